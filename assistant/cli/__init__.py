@@ -1,0 +1,1 @@
+"""The `assistant` command line: thin click commands over the headless pipeline."""

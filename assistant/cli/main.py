@@ -1,0 +1,85 @@
+"""Entry point: builds the click group, prints user errors without tracebacks."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from assistant import __version__
+from assistant.errors import AssistantError
+
+# command name -> "module:attribute"; modules import only when their command runs
+COMMANDS: dict[str, str] = {
+    "init": "assistant.cli.init_cmd:init",
+    "index": "assistant.cli.index_cmd:index",
+    "ask": "assistant.cli.ask_cmd:ask",
+    "chat": "assistant.cli.chat_cmd:chat",
+    "note": "assistant.cli.note_cmd:note",
+    "ledger": "assistant.cli.ledger_cmd:ledger",
+    "models": "assistant.cli.models_cmd:models",
+    "store": "assistant.cli.store_cmd:store",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self._load(name) is not None]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # command not built yet
+                return None
+            raise
+        return getattr(module, attr)  # type: ignore[no-any-return]
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="assistant")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+def cli(debug: bool) -> None:
+    """A private assistant for your records: local model, encrypted search, sanitized planning."""
+
+
+def _debug_requested(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("ASSISTANT_DEBUG") == "1"
+
+
+def main(argv: list[str] | None = None) -> None:
+    from assistant.cli.output import err
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = _debug_requested(args)
+    try:
+        cli.main(args=args, prog_name="assistant", standalone_mode=False)
+    except AssistantError as exc:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/bold red] {exc.title}", markup=True)
+        if exc.next_step:
+            err.print(f"[yellow]next step:[/yellow] {exc.next_step}")
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.Abort):
+        if debug:
+            raise
+        err.print("\n[yellow]Cancelled.[/yellow]")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)

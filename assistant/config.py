@@ -1,0 +1,60 @@
+"""Settings: one object read once from the environment (ASSISTANT_*) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path(user_data_dir("private-assistant")))
+    passphrase: SecretStr | None = None
+    remote_url: str | None = None
+    remote_model: str = "gpt-4o-mini"
+    remote_api_key: SecretStr | None = None
+    remote_timeout_s: float = 30.0
+    model: str | None = None
+    store_url: str | None = None
+    store_token: SecretStr | None = None
+    threads: int | None = None
+    n_ctx: int = 4096
+    backend: str = "llamacpp"
+    private_terms: list[str] = Field(default_factory=list)
+
+    @field_validator("remote_url", "store_url", "model", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def keyfile(self) -> Path:
+        return self.home / "keys.json"
+
+    @property
+    def store_path(self) -> Path:
+        return self.home / "store.db"
+
+    @property
+    def remote_enabled(self) -> bool:
+        return self.remote_url is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment now (never at import time); keyword arguments win."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The headless core: everything the CLI and the TUI do, without any UI imports."""

@@ -1,0 +1,201 @@
+"""llama.cpp backend (llama-cpp-python): streams on CPU, grammar-constrained JSON, chat template from the GGUF."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import ModelError
+from models.base import (
+    CancelToken,
+    ChatModel,
+    Message,
+    SamplingParams,
+    StreamStats,
+    TokenDelta,
+)
+from models.context import PER_MESSAGE_OVERHEAD, fit_messages, output_budget
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from models.registry import ResolvedModel
+
+GGUF_MAGIC = b"GGUF"
+TEMPLATE_MARGIN = 32  # chat-template tokens not covered by the per-message estimate
+
+
+@contextlib.contextmanager
+def _no_extra_buffer_types() -> Iterator[None]:
+    """Load without llama.cpp's extra buffer types (the AMX matmul path that SIGSEGVs on AMX CPUs).
+
+    `Llama()` takes no argument for it, so default model params are patched for the load only.
+    """
+    import llama_cpp
+
+    original = llama_cpp.llama_model_default_params
+
+    def patched() -> Any:
+        params = original()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    llama_cpp.llama_model_default_params = patched
+    try:
+        yield
+    finally:
+        llama_cpp.llama_model_default_params = original
+
+
+def check_gguf(path: Path) -> None:
+    """Fail with a clear message before llama.cpp sees a file that is not a GGUF model."""
+    if not path.is_file():
+        raise ModelError(f"Model file not found: {path}", "See `assistant models list`.")
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelError(
+            f"{path.name} is not a GGUF model file (corrupt or wrong format).",
+            "Delete it and download it again with `assistant models pull NAME`.",
+        )
+
+
+class LlamaCppModel(ChatModel):
+    """A GGUF model run by llama.cpp on the CPU."""
+
+    backend_name = "llamacpp"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int = 4096,
+        threads: int | None = None,
+        name: str | None = None,
+        demo_quality: bool = False,
+        **llama_kwargs: Any,
+    ) -> None:
+        check_gguf(path)
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelError(
+                "llama-cpp-python is not installed.",
+                "Install it: CMAKE_ARGS='-DGGML_NATIVE=OFF' pip install llama-cpp-python",
+            ) from exc
+        threads = threads or os.cpu_count() or 2
+        self.path = path
+        self.name = name or path.stem
+        self.demo_quality = demo_quality
+        self._lock = threading.Lock()
+        try:
+            with _no_extra_buffer_types():
+                self.llm = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    verbose=False,
+                    **llama_kwargs,
+                )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"llama.cpp could not load {path.name}: {exc}",
+                "The file may be truncated or corrupt: download it again with "
+                "`assistant models pull NAME`.",
+            ) from exc
+
+    @classmethod
+    def from_settings(cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any) -> LlamaCppModel:
+        return cls(
+            resolved.path,
+            n_ctx=int(kwargs.pop("n_ctx", settings.n_ctx)),
+            threads=settings.threads,
+            name=resolved.name,
+            demo_quality=resolved.bundled,
+            **kwargs,
+        )
+
+    @property
+    def context_window(self) -> int:
+        return int(self.llm.n_ctx())
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams = SamplingParams(),
+        *,
+        json_schema: dict[str, Any] | None = None,
+        cancel: CancelToken | None = None,
+        stats: StreamStats | None = None,
+    ) -> Iterator[TokenDelta]:
+        stats = stats if stats is not None else StreamStats()
+        window = self.context_window
+        reply_budget = output_budget(window, params.max_tokens)
+        fitted, trimmed = fit_messages(
+            messages, window - reply_budget - TEMPLATE_MARGIN, self.count_tokens
+        )
+        stats.trimmed = trimmed
+        stats.prompt_tokens = sum(self.count_tokens(m.content) + PER_MESSAGE_OVERHEAD for m in fitted)
+        grammar = self._grammar(json_schema) if json_schema is not None else None
+        with self._lock:
+            chunks = self.llm.create_chat_completion(
+                messages=[{"role": m.role, "content": m.content} for m in fitted],
+                stream=True,
+                max_tokens=reply_budget,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                top_k=params.top_k,
+                repeat_penalty=params.repeat_penalty,
+                seed=params.seed,
+                stop=list(params.stop) or None,
+                grammar=grammar,
+            )
+            try:
+                yield from self._deltas(chunks, cancel, stats)
+            except ValueError as exc:  # llama-cpp-python reports context overflow this way
+                raise ModelError(
+                    f"The local model failed: {exc}", "Shorten the input or raise ASSISTANT_N_CTX."
+                ) from exc
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
+
+    def _deltas(
+        self, chunks: Iterator[Any], cancel: CancelToken | None, stats: StreamStats
+    ) -> Iterator[TokenDelta]:
+        for chunk in chunks:
+            if cancel is not None and cancel.cancelled:
+                yield TokenDelta("", "cancelled")
+                return
+            choice = chunk["choices"][0]
+            text = choice.get("delta", {}).get("content") or ""
+            finish = choice.get("finish_reason")
+            if text:
+                stats.completion_tokens += 1
+            if text or finish:
+                yield TokenDelta(text, "length" if finish == "length" else ("stop" if finish else None))
+            if finish:
+                return
+        yield TokenDelta("", "stop")
+
+    def _grammar(self, schema: dict[str, Any]) -> Any:
+        from llama_cpp import LlamaGrammar
+
+        try:
+            return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        except Exception as exc:  # the converter raises bare exceptions on unsupported schemas
+            raise ModelError(f"Unsupported JSON schema for llama.cpp: {exc}", "") from exc
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.llm.close()
