@@ -130,7 +130,9 @@ class ChatModel(ABC):
         stats = StreamStats()
         parts: list[str] = []
         finish: Literal["stop", "length", "cancelled"] = "stop"
-        for delta in self.stream(messages, params, json_schema=json_schema, cancel=cancel, stats=stats):
+        for delta in self.stream(
+            messages, params, json_schema=json_schema, cancel=cancel, stats=stats
+        ):
             parts.append(delta.text)
             if delta.finish_reason:
                 finish = delta.finish_reason

@@ -111,7 +111,9 @@ class LlamaCppModel(ChatModel):
             ) from exc
 
     @classmethod
-    def from_settings(cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any) -> LlamaCppModel:
+    def from_settings(
+        cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any
+    ) -> LlamaCppModel:
         return cls(
             resolved.path,
             n_ctx=int(kwargs.pop("n_ctx", settings.n_ctx)),
@@ -144,7 +146,9 @@ class LlamaCppModel(ChatModel):
             messages, window - reply_budget - TEMPLATE_MARGIN, self.count_tokens
         )
         stats.trimmed = trimmed
-        stats.prompt_tokens = sum(self.count_tokens(m.content) + PER_MESSAGE_OVERHEAD for m in fitted)
+        stats.prompt_tokens = sum(
+            self.count_tokens(m.content) + PER_MESSAGE_OVERHEAD for m in fitted
+        )
         grammar = self._grammar(json_schema) if json_schema is not None else None
         with self._lock:
             chunks = self.llm.create_chat_completion(
@@ -183,7 +187,9 @@ class LlamaCppModel(ChatModel):
             if text:
                 stats.completion_tokens += 1
             if text or finish:
-                yield TokenDelta(text, "length" if finish == "length" else ("stop" if finish else None))
+                yield TokenDelta(
+                    text, "length" if finish == "length" else ("stop" if finish else None)
+                )
             if finish:
                 return
         yield TokenDelta("", "stop")

@@ -8,7 +8,8 @@ import click
 
 from assistant.cli.output import note, print_json
 from assistant.config import load_settings
-from assistant.pipeline.ask import Done, ask_stream
+from assistant.pipeline.ask import ask_stream
+from assistant.pipeline.events import Done
 from models.base import SamplingParams, TokenDelta
 from models.catalog import BUNDLED_NOTE
 from models.registry import load_model
@@ -17,9 +18,16 @@ from models.registry import load_model
 @click.command()
 @click.argument("question")
 @click.option("--no-remote", is_flag=True, help="Plan on the device; send nothing anywhere.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, sources, plan, outbound).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object (answer, sources, plan, outbound).",
+)
 @click.option("--max-tokens", default=512, show_default=True, help="Longest answer, in tokens.")
-@click.option("--seed", default=0, show_default=True, help="Sampling seed, for reproducible answers.")
+@click.option(
+    "--seed", default=0, show_default=True, help="Sampling seed, for reproducible answers."
+)
 def ask(question: str, no_remote: bool, as_json: bool, max_tokens: int, seed: int) -> None:
     """Answer QUESTION from your records with the local model.
 

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from assistant.pipeline.events import Done, Event, PlanReady
 from assistant.pipeline.types import Answer, Plan
-from models.base import CancelToken, ChatModel, Message, SamplingParams, TokenDelta
+from models.base import CancelToken, ChatModel, Message, SamplingParams
 
 SYSTEM_PROMPT = (
     "You are a private assistant running on the user's own device. Answer concisely. "
     "If you do not know, say so."
 )
-
-
-@dataclass(frozen=True)
-class PlanReady:
-    plan: Plan
-
-
-@dataclass(frozen=True)
-class Done:
-    answer: Answer
-
-
-Event = PlanReady | TokenDelta | Done
 
 
 def ask_stream(
