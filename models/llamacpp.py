@@ -1,4 +1,4 @@
-"""llama.cpp backend (llama-cpp-python): streams on CPU, grammar-constrained JSON, chat template from the GGUF."""
+"""llama.cpp backend: streams on CPU, grammar-constrained JSON, chat template from the GGUF."""
 
 from __future__ import annotations
 
