@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     n_ctx: int = 4096
     backend: str = "llamacpp"
     private_terms: list[str] = Field(default_factory=list)
+    # KV-cache eviction for long conversations (PagedEviction): tokens kept per sequence; None = off
+    kv_budget: int | None = None
+    kv_policy: str = "paged"  # paged | inverse_key | streaming | context_shift | none
 
     @field_validator("remote_url", "store_url", "model", mode="before")
     @classmethod
