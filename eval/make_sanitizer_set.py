@@ -56,8 +56,8 @@ def gen(kind: str) -> str:
         a, b, c = n(201, 989), n(200, 999), n(0, 9999)
         return R.choice([f"({a}) {b}-{c:04d}", f"{a}-{b}-{c:04d}", f"+1 {a} {b} {c:04d}", f"{a}.{b}.{c:04d}"])
     if kind == "EMAIL":
-        return f"{R.choice(FIRST).lower()}.{R.choice(LAST).lower()}{n(1, 99)}@{R.choice(['gmail.com',
-               'outlook.com', 'proton.me', 'example.org'])}"
+        domain = R.choice(["gmail.com", "outlook.com", "proton.me", "example.org"])
+        return f"{R.choice(FIRST).lower()}.{R.choice(LAST).lower()}{n(1, 99)}@{domain}"
     if kind == "SSN":
         a, b, c = n(100, 665), n(10, 99), n(1000, 9999)
         return R.choice([f"{a}-{b}-{c}", f"{a} {b} {c}"])
