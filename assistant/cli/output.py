@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # no hard wraps in pipes and logs
 
 
 def print_json(obj: Any) -> None:
