@@ -1,0 +1,98 @@
+"""`assistant note`: a visit transcript in, a structured clinical note out; never touches the network."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from assistant.cli.output import note as notice
+from assistant.config import load_settings
+from assistant.errors import InputError
+from assistant.notes.extract import ExtractOptions
+from assistant.notes.note import generate_note
+from assistant.notes.offline import network_blocked
+from assistant.notes.render import to_json, to_markdown
+from assistant.notes.transcript import read_transcript
+from models.catalog import BUNDLED_NOTE
+from models.registry import load_model
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write the note readable by the owner only: it is health information."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise InputError(f"Cannot write {path}: {exc.strerror}.", "Choose another -o path.") from exc
+
+
+@click.command()
+@click.argument("file", metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: sections as fields, flags.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["aci", "soap"]),
+    default="aci",
+    show_default=True,
+    help="aci: ACI-BENCH headings; soap: Subjective/Objective/Assessment/Plan.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the note here.")
+@click.option("--max-items", default=4, show_default=True, help="Most statements per section and chunk.")
+@click.option("--max-chars", default=160, show_default=True, help="Longest statement, in characters.")
+@click.option(
+    "--chunk-tokens", default=1536, show_default=True, help="Transcript tokens per chunk (long visits)."
+)
+@click.option("--seed", default=0, show_default=True, help="Sampling seed, for reproducible notes.")
+def note(
+    file: str,
+    as_json: bool,
+    fmt: str,
+    output: Path | None,
+    max_items: int,
+    max_chars: int,
+    chunk_tokens: int,
+    seed: int,
+) -> None:
+    """Write a clinical note from the visit transcript in FILE (`-` reads standard input).
+
+    Transcripts may use [doctor]/[patient] tags, Doctor:/Patient: prefixes, or plain text. Statements
+    whose numbers, doses, medications or findings are not in the transcript are flagged. Runs on the
+    local model only: no remote planner, no network, even when ASSISTANT_REMOTE_URL is set.
+
+    Example: assistant note visit.txt --format soap -o visit-note.md
+    """
+    options = ExtractOptions(max_items=max_items, max_chars=max_chars, chunk_tokens=chunk_tokens, seed=seed)
+    transcript = read_transcript(file)
+    with network_blocked():
+        settings = load_settings()
+        model = load_model(settings)
+        try:
+            if model.demo_quality:
+                notice(BUNDLED_NOTE)
+
+            def progress(index: int, total: int) -> None:
+                if total > 1:
+                    notice(f"long transcript: part {index} of {total}")
+
+            result = generate_note(transcript, model, options, progress=progress)
+        finally:
+            model.close()
+    note_format = "soap" if fmt == "soap" else "aci"
+    if as_json:
+        text = json.dumps(to_json(result, note_format), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = to_markdown(result, note_format)
+    if output is not None:
+        _write_private(output, text)
+        notice(f"note written to {output}")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if result.flags:
+        notice(f"grounding check: {len(result.flags)} statement(s) flagged; verify them before use")
