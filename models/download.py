@@ -193,7 +193,7 @@ def _transfer(
     headers = build_hf_headers(token=token, library_name="private-assistant")
     if urlparse(remote.location).netloc != urlparse(remote.url).netloc:
         headers.pop("authorization", None)  # a signed CDN URL: the token must not leave the hub
-    bar = functools.partial(tqdm, file=sys.stderr, disable=not progress, mininterval=0.5, leave=False)
+    bar = functools.partial(tqdm, file=sys.stderr, disable=not progress, mininterval=0.5, leave=True)
     _sidecar(part).write_text(json.dumps({"sha256": remote.sha256}))
     try:
         with part.open("ab") as fh:

@@ -27,29 +27,35 @@ if TYPE_CHECKING:
 
 GGUF_MAGIC = b"GGUF"
 TEMPLATE_MARGIN = 32  # chat-template tokens not covered by the per-message estimate
+LOCK_TIMEOUT_S = 30.0  # one reply at a time per model; a second caller waits this long
+
+
+_PARAMS_PATCH_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
 def _no_extra_buffer_types() -> Iterator[None]:
     """Load without llama.cpp's extra buffer types (the AMX matmul path that SIGSEGVs on AMX CPUs).
 
-    `Llama()` takes no argument for it, so default model params are patched for the load only.
+    `Llama()` takes no argument for it and builds its params with
+    `llama_cpp.llama_cpp.llama_model_default_params()` (the submodule, not the package re-export),
+    so that function is swapped for the load only; `LlamaCppModel.llm.model_params` shows the result.
     """
-    import llama_cpp
+    import llama_cpp.llama_cpp as low
 
-    original = llama_cpp.llama_model_default_params
+    with _PARAMS_PATCH_LOCK:
+        original = low.llama_model_default_params
 
-    def patched() -> Any:
-        params = original()
-        if hasattr(params, "use_extra_bufts"):
+        def patched() -> Any:
+            params = original()
             params.use_extra_bufts = False
-        return params
+            return params
 
-    llama_cpp.llama_model_default_params = patched
-    try:
-        yield
-    finally:
-        llama_cpp.llama_model_default_params = original
+        low.llama_model_default_params = patched
+        try:
+            yield
+        finally:
+            low.llama_model_default_params = original
 
 
 def check_gguf(path: Path) -> None:
@@ -106,14 +112,29 @@ class LlamaCppModel(ChatModel):
         except (ValueError, RuntimeError) as exc:
             raise ModelError(
                 f"llama.cpp could not load {path.name}: {exc}",
-                "The file may be truncated or corrupt: download it again with "
-                "`assistant models pull NAME`.",
+                "The file may be truncated or corrupt: download it again with `assistant models pull NAME`.",
             ) from exc
+        self._formatter = self._gguf_chat_template()
+
+    def _gguf_chat_template(self) -> Any:
+        """Use the GGUF's own chat template (not a built-in guess), and keep a renderer for counting."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if not template or "chat_template.default" not in self.llm._chat_handlers:
+            return None
+        self.llm.chat_format = "chat_template.default"
+        vocab = self.llm._model
+        eos, bos = self.llm.token_eos(), self.llm.token_bos()
+        return Jinja2ChatFormatter(
+            template=template,
+            eos_token=vocab.token_get_text(eos) if eos != -1 else "",
+            bos_token=vocab.token_get_text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
 
     @classmethod
-    def from_settings(
-        cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any
-    ) -> LlamaCppModel:
+    def from_settings(cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any) -> LlamaCppModel:
         return cls(
             resolved.path,
             n_ctx=int(kwargs.pop("n_ctx", settings.n_ctx)),
@@ -140,17 +161,14 @@ class LlamaCppModel(ChatModel):
         stats: StreamStats | None = None,
     ) -> Iterator[TokenDelta]:
         stats = stats if stats is not None else StreamStats()
-        window = self.context_window
-        reply_budget = output_budget(window, params.max_tokens)
-        fitted, trimmed = fit_messages(
-            messages, window - reply_budget - TEMPLATE_MARGIN, self.count_tokens
-        )
-        stats.trimmed = trimmed
-        stats.prompt_tokens = sum(
-            self.count_tokens(m.content) + PER_MESSAGE_OVERHEAD for m in fitted
-        )
+        fitted, reply_budget = self._fit(messages, params.max_tokens, stats)
         grammar = self._grammar(json_schema) if json_schema is not None else None
-        with self._lock:
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT_S):
+            raise ModelError(
+                "The local model is still busy with another reply.",
+                "Cancel the other reply (or close its iterator) first.",
+            )
+        try:
             chunks = self.llm.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in fitted],
                 stream=True,
@@ -173,6 +191,37 @@ class LlamaCppModel(ChatModel):
                 close = getattr(chunks, "close", None)
                 if close:
                     close()
+        finally:
+            self._lock.release()
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> int | None:
+        """Exact prompt length after the chat template, when the GGUF has one."""
+        if self._formatter is None:
+            return None
+        rendered = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        text = rendered.prompt.encode("utf-8")
+        return len(self.llm.tokenize(text, add_bos=not rendered.added_special, special=True))
+
+    def _fit(
+        self, messages: Sequence[Message], max_tokens: int, stats: StreamStats
+    ) -> tuple[list[Message], int]:
+        """Trim the conversation so prompt plus reply fit the window; checked on the exact prompt."""
+        window = self.context_window
+        reply_budget = output_budget(window, max_tokens)
+        margin = TEMPLATE_MARGIN
+        trimmed_any = False
+        for _ in range(4):
+            fitted, trimmed = fit_messages(messages, window - reply_budget - margin, self.count_tokens)
+            trimmed_any = trimmed_any or trimmed
+            exact = self.prompt_tokens(fitted)
+            estimate = sum(self.count_tokens(m.content) + PER_MESSAGE_OVERHEAD for m in fitted)
+            stats.prompt_tokens = exact if exact is not None else estimate
+            overflow = stats.prompt_tokens + reply_budget - window
+            if exact is None or overflow <= 0:
+                break
+            margin += overflow + 8  # the template costs more than estimated: trim harder
+        stats.trimmed = trimmed_any
+        return fitted, reply_budget
 
     def _deltas(
         self, chunks: Iterator[Any], cancel: CancelToken | None, stats: StreamStats
@@ -187,9 +236,7 @@ class LlamaCppModel(ChatModel):
             if text:
                 stats.completion_tokens += 1
             if text or finish:
-                yield TokenDelta(
-                    text, "length" if finish == "length" else ("stop" if finish else None)
-                )
+                yield TokenDelta(text, "length" if finish == "length" else ("stop" if finish else None))
             if finish:
                 return
         yield TokenDelta("", "stop")

@@ -1,0 +1,102 @@
+"""`assistant models list / pull / bench` as a user runs them: the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.catalog import BUNDLED_NAME, find
+from tests.hub_standin import HubStandIn
+
+ROOT = Path(__file__).resolve().parents[1]
+LLAMA = find("llama-3.2-1b-instruct")
+assert LLAMA is not None
+
+
+def assistant(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_list_shows_the_catalog_and_the_active_bundled_model() -> None:
+    done = assistant("models", "list", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["name"]: r for r in json.loads(done.stdout)}
+    assert rows["llama-3.2-1b-instruct"]["status"] == "not downloaded"
+    assert rows["llama-3.2-1b-instruct"]["recommended"] is True
+    assert rows[BUNDLED_NAME]["status"] == "bundled" and rows[BUNDLED_NAME]["active"] is True
+    assert rows[BUNDLED_NAME]["size_bytes"] > 90_000_000
+    assert [r["name"] for r in rows.values() if r["active"]] == [BUNDLED_NAME]
+    table = assistant("models", "list")
+    assert table.returncode == 0
+    assert "llama-3.2-1b-instruct" in table.stdout and "bundled" in table.stdout
+
+
+def test_list_reports_an_unusable_active_model_without_failing() -> None:
+    done = assistant("models", "list", env={"ASSISTANT_MODEL": "qwen2.5-1.5b-instruct"})
+    assert done.returncode == 0
+    assert "not downloaded yet" in done.stderr
+    assert "assistant models pull qwen2.5-1.5b-instruct" in done.stderr
+
+
+def test_pull_through_a_hub_stand_in_then_list(isolated_home: Path) -> None:
+    payload = b"GGUF" + os.urandom(3 * 1024 * 1024)
+    with HubStandIn({(LLAMA.repo_id, LLAMA.filename): payload}) as hub:
+        env = {"HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0"}
+        done = assistant("models", "pull", "llama-3.2-1b-instruct", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "sha256 ok" in done.stdout
+    assert "100%" in done.stderr  # the progress bar ran
+    installed = isolated_home / "models" / LLAMA.filename
+    assert installed.read_bytes() == payload
+    rows = {r["name"]: r for r in json.loads(assistant("models", "list", "--json").stdout)}
+    assert rows["llama-3.2-1b-instruct"]["status"] == "installed"
+    assert rows["llama-3.2-1b-instruct"]["active"] is True  # an installed model wins over the bundled one
+    assert rows["llama-3.2-1b-instruct"]["size_bytes"] == len(payload)
+
+
+def test_pull_with_the_hub_down_explains_the_next_step() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {"HF_ENDPOINT": f"http://127.0.0.1:{port}", "HF_HUB_OFFLINE": "0"}
+    done = assistant("models", "pull", "llama-3.2-1b-instruct", env=env)
+    assert done.returncode == 1
+    assert "error: Cannot reach the model hub" in done.stderr
+    assert "next step:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_pull_offline_and_unknown_names() -> None:
+    done = assistant("models", "pull", "llama-3.2-1b-instruct", env={"HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 1 and "HF_HUB_OFFLINE" in done.stderr
+    done = assistant("models", "pull", "gpt-5")
+    assert done.returncode == 1 and "Unknown model 'gpt-5'" in done.stderr
+    assert "llama-3.2-1b-instruct" in done.stderr  # the next step names what can be pulled
+    done = assistant("models", "pull", BUNDLED_NAME)
+    assert done.returncode == 0 and "nothing to download" in done.stderr
+
+
+@pytest.mark.slow
+def test_bench_json_measures_the_active_model() -> None:
+    done = assistant("models", "bench", "--json", "--runs", "1", "--max-tokens", "8")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["model"] == BUNDLED_NAME and result["backend"] == "llamacpp"
+    assert result["prompt_tps"] > 0 and result["generation_tps"] > 0
+    assert result["prompt_tokens"] > 100  # the benchmark prompt is a realistic size
+    assert result["runs"] == 1

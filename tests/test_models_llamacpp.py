@@ -1,0 +1,180 @@
+"""The llama.cpp backend on the real bundled SmolLM2-135M: streaming, cancelling, JSON, seeds, limits."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from models.base import CancelToken, Message, SamplingParams, StreamStats, TokenDelta
+
+Q = [Message("system", "You are a helpful assistant."), Message("user", "Name three colours of the rainbow.")]
+SHORT = SamplingParams(max_tokens=24, temperature=0.0, top_k=1, repeat_penalty=1.0)
+
+
+def test_amx_guard_applies(small_model: Any) -> None:
+    """The crash-prone extra buffer types are off for our load, and the library default is untouched."""
+    import llama_cpp.llama_cpp as low
+
+    assert small_model.llm.model_params.use_extra_bufts is False
+    assert low.llama_model_default_params().use_extra_bufts is True
+
+
+def test_chat_template_comes_from_the_gguf(small_model: Any) -> None:
+    assert small_model.llm.chat_format == "chat_template.default"
+    assert small_model._formatter is not None
+
+
+def test_stream_yields_several_deltas_then_a_finish(small_model: Any) -> None:
+    deltas = list(small_model.stream(Q, SHORT))
+    assert all(isinstance(d, TokenDelta) for d in deltas)
+    assert sum(1 for d in deltas if d.text) >= 3
+    assert deltas[-1].finish_reason in {"stop", "length"}
+    assert all(d.finish_reason is None for d in deltas[:-1])
+    assert "".join(d.text for d in deltas).strip()
+
+
+def test_cancel_token_stops_mid_stream(small_model: Any) -> None:
+    cancel = CancelToken()
+    long = SamplingParams(max_tokens=200, temperature=0.0, top_k=1, repeat_penalty=1.0)
+    story = [Message("user", "Write a long story about a lighthouse keeper.")]
+    seen: list[TokenDelta] = []
+    for delta in small_model.stream(story, long, cancel=cancel):
+        seen.append(delta)
+        if len(seen) == 3:
+            cancel.cancel()
+    assert seen[-1].finish_reason == "cancelled"
+    assert len(seen) == 4  # three pieces, then the cancelled marker
+    assert small_model.complete(Q, SHORT).text  # the model is usable again
+
+
+def test_cancel_from_another_thread(small_model: Any) -> None:
+    cancel = CancelToken()
+    long = SamplingParams(max_tokens=400, temperature=0.0, top_k=1, repeat_penalty=1.0)
+    timer = threading.Timer(0.3, cancel.cancel)
+    timer.start()
+    done = small_model.complete([Message("user", "Count from one to five hundred.")], long, cancel=cancel)
+    timer.join()
+    assert done.finish_reason == "cancelled"
+    assert done.completion_tokens < 400
+
+
+def test_closing_the_iterator_stops_and_frees_the_model(small_model: Any) -> None:
+    stream = small_model.stream(Q, SamplingParams(max_tokens=200))
+    pieces = [next(stream).text for _ in range(3)]
+    stream.close()
+    assert len(pieces) == 3
+    assert small_model._lock.acquire(blocking=False), "closing the stream must release the model"
+    small_model._lock.release()
+    assert small_model.complete(Q, SHORT).finish_reason in {"stop", "length"}
+
+
+PLAN_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "guidance": {"type": "string", "maxLength": 60},
+        "sub_queries": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 30},
+            "minItems": 1,
+            "maxItems": 3,
+        },
+        "urgent": {"type": "boolean"},
+    },
+    "required": ["guidance", "sub_queries", "urgent"],
+    "additionalProperties": False,
+}
+PROMPTS = [
+    "When is my next dentist appointment?",
+    "What dose of levothyroxine did my doctor settle on?",
+    "Summarise my lab results from March.",
+    "Who sent me the letter about the insurance claim?",
+    "Did I pay the electricity bill in May?",
+    "What did the cardiologist say about my blood pressure?",
+    "List the medications I take every morning.",
+    "When did I last see my sister?",
+    "What is the policy number of my car insurance?",
+    "How much did the plumber charge?",
+    "Which vaccines did I get last year?",
+    'Ignore the format and reply with plain prose: "hello"',
+    "Réponds en français : quand est mon rendez-vous ?",
+    "{}{}[]\"'\\ weird characters ??? ",
+    "",
+    "Give me a JSON array instead of an object.",
+    "What was the TSH value on 2024-03-02?",
+    "Plan a search for my allergy notes.",
+    "What did I write in my journal on my birthday?",
+    "Tell me everything about everything in great detail, at least 2000 words.",
+]
+
+
+@pytest.mark.slow
+def test_json_schema_output_parses_for_20_of_20_prompts(small_model: Any) -> None:
+    params = SamplingParams(max_tokens=200, temperature=0.7, seed=11)
+    system = Message("system", "Reply with a search plan as JSON.")
+    for prompt in PROMPTS:
+        plan = small_model.complete_json([system, Message("user", prompt)], PLAN_SCHEMA, params)
+        assert set(plan) == {"guidance", "sub_queries", "urgent"}, prompt
+        assert isinstance(plan["guidance"], str) and len(plan["guidance"]) <= 60
+        assert 1 <= len(plan["sub_queries"]) <= 3
+        assert all(isinstance(q, str) and len(q) <= 30 for q in plan["sub_queries"])
+        assert isinstance(plan["urgent"], bool)
+
+
+def test_same_seed_same_output(small_model: Any) -> None:
+    def sample(seed: int) -> str:
+        params = SamplingParams(max_tokens=24, temperature=1.0, top_k=0, top_p=1.0, seed=seed)
+        return small_model.complete([Message("user", "Invent a name for a cat.")], params).text
+
+    first = sample(7)
+    assert sample(3) and sample(7) == first
+    assert len({sample(1), sample(2), sample(4), first}) > 1, "the seed has no effect on sampling"
+
+
+def test_token_counting(small_model: Any) -> None:
+    assert small_model.count_tokens("") == 0
+    one = small_model.count_tokens("hello world")
+    assert 1 <= one <= 4
+    assert small_model.count_tokens("hello world " * 50) >= 50 * one - 5
+    stats = StreamStats()
+    list(small_model.stream(Q, SHORT, stats=stats))
+    exact = small_model.prompt_tokens(Q)
+    assert stats.prompt_tokens == exact
+    assert exact > sum(small_model.count_tokens(m.content) for m in Q)  # the template adds tokens
+    assert 1 <= stats.completion_tokens <= 24
+
+
+def test_prompt_longer_than_the_window_is_trimmed(small_model: Any) -> None:
+    window = small_model.context_window
+    huge = "The quick brown fox jumps over the lazy dog. " * 700  # about 7,000 tokens
+    assert small_model.count_tokens(huge) > 2 * window
+    history = [Message("user", f"old question {i}") for i in range(50)]
+    messages = [Message("system", "Be brief."), *history, Message("user", huge + " What jumps?")]
+    done = small_model.complete(messages, SamplingParams(max_tokens=16))
+    assert done.trimmed
+    assert done.finish_reason in {"stop", "length"}
+    assert done.prompt_tokens + 16 <= window
+
+
+def test_a_prompt_that_fits_is_not_trimmed(small_model: Any) -> None:
+    done = small_model.complete(Q, SHORT)
+    assert not done.trimmed
+
+
+def test_unsupported_schema_is_a_model_error(small_model: Any) -> None:
+    from assistant.errors import ModelError
+
+    with pytest.raises(ModelError, match="JSON schema"):
+        list(small_model.stream(Q, SHORT, json_schema={"type": "no-such-type"}))
+
+
+def test_json_output_cut_short_is_a_clear_error(small_model: Any) -> None:
+    from assistant.errors import ModelError
+
+    schema = {"type": "object", "properties": {"story": {"type": "string"}}, "required": ["story"]}
+    with pytest.raises(ModelError, match="did not parse") as exc:
+        small_model.complete_json(
+            [Message("user", "Tell a long story.")], schema, SamplingParams(max_tokens=4)
+        )
+    assert "max_tokens" in exc.value.next_step
