@@ -1,0 +1,69 @@
+"""`assistant init`: create the data dir and its keys, or change the passphrase."""
+
+from __future__ import annotations
+
+import click
+
+from assistant.cli.output import note, print_json
+from assistant.cli.session import passphrase
+from assistant.config import load_settings
+from assistant.errors import AuthError
+
+
+@click.command()
+@click.option("--change-passphrase", is_flag=True, help="Re-wrap the keys under a new passphrase.")
+@click.option(
+    "--new-passphrase-env",
+    default="ASSISTANT_NEW_PASSPHRASE",
+    show_default=True,
+    help="Environment variable read for the new passphrase (else a prompt).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object describing the result.")
+def init(change_passphrase: bool, new_passphrase_env: str, as_json: bool) -> None:
+    """Create the data dir and the encryption keys (idempotent).
+
+    Example: ASSISTANT_PASSPHRASE=... assistant init
+    """
+    import os
+
+    from encrypted_store import keys
+
+    settings = load_settings()
+    if change_passphrase:
+        old = passphrase(settings, prompt="Current passphrase")
+        new = os.environ.get(new_passphrase_env) or _prompt_new()
+        keys.change_passphrase(settings, old, new)
+        _report(
+            as_json, "passphrase-changed", settings.keyfile, "Passphrase changed; your data is unchanged."
+        )
+        return
+    if keys.is_initialized(settings):
+        _report(as_json, "already-initialized", settings.keyfile, "Already initialized; nothing changed.")
+        return
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keys.create_keys(settings, passphrase(settings, prompt="New passphrase", confirm=True))
+    _report(
+        as_json,
+        "initialized",
+        settings.keyfile,
+        "Keys created. Keep your passphrase: it cannot be recovered.",
+    )
+
+
+def _prompt_new() -> str:
+    import sys
+
+    if not sys.stdin.isatty():
+        raise AuthError(
+            "A new passphrase is needed and there is no terminal to ask for it.",
+            "Set ASSISTANT_NEW_PASSPHRASE.",
+        )
+    value: str = click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
+    return value
+
+
+def _report(as_json: bool, status: str, keyfile: object, message: str) -> None:
+    if as_json:
+        print_json({"status": status, "keyfile": str(keyfile)})
+    else:
+        note(f"{message} ({keyfile})")

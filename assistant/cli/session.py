@@ -1,0 +1,34 @@
+"""Unlocking for CLI commands: the passphrase from ASSISTANT_PASSPHRASE or a hidden prompt."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from assistant.config import Settings
+from assistant.errors import AuthError
+
+if TYPE_CHECKING:
+    from encrypted_store.keys import Keyring
+
+
+def passphrase(settings: Settings, *, prompt: str = "Passphrase", confirm: bool = False) -> str:
+    """ASSISTANT_PASSPHRASE when set, else a hidden prompt (refused when stdin is not a terminal)."""
+    if settings.passphrase is not None:
+        return settings.passphrase.get_secret_value()
+    if not click.get_text_stream("stdin").isatty():
+        raise AuthError(
+            "A passphrase is needed and there is no terminal to ask for it.",
+            "Set ASSISTANT_PASSPHRASE, or run the command in a terminal.",
+        )
+    value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    return value
+
+
+def open_keyring(settings: Settings) -> Keyring:
+    """Unlock the data dir's keys (ConfigError when `assistant init` has not run)."""
+    from encrypted_store.keys import _read, unlock
+
+    _read(settings)  # fail with "run `assistant init`" before asking for a passphrase
+    return unlock(settings, passphrase(settings))

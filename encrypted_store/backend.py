@@ -1,0 +1,204 @@
+"""The store host's operations (no key): rows, blocks, scans. Embedded in-process or behind HTTP.
+
+Positions: a placed record sits at pos = block * 4096 + slot; pending records (pos NULL) are not in
+any ciphertext yet. Blocks are cached in memory in groups laid out (j, block, polynomial, dimension),
+so that a whole group is one matrix product; a group is rebuilt only when one of its blocks changes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import InputError, StoreError
+from encrypted_store import scan
+from encrypted_store.ckks import N
+from encrypted_store.db import Database
+
+GROUP_BLOCKS = 16  # 64k records, ~400 MB per group at 384 dims
+
+
+@dataclass(frozen=True)
+class Row:
+    tag: bytes
+    doc: bytes
+    pos: int | None
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    blocks: np.ndarray  # (nb,) int64 block ids
+    cts: np.ndarray  # (nb, Q, size, N) uint64 result ciphertexts
+    live: np.ndarray  # (nb, N) bool: slot holds a current record
+
+
+class LocalBackend:
+    """Everything the untrusted host does, on one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = Database(path)
+        self._gen = -1
+        self._groups: list[tuple[tuple[tuple[int, int], ...], np.ndarray]] = []
+        self._live: dict[int, np.ndarray] = {}
+
+    # ---- metadata -------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        meta = self.db.meta()
+        (count,) = self.db.query("SELECT count(*) FROM records")[0]
+        (pending,) = self.db.query("SELECT count(*) FROM records WHERE pos IS NULL")[0]
+        (blocks,) = self.db.query("SELECT count(*) FROM blocks")[0]
+        return {**meta, "count": count, "pending": pending, "blocks": blocks}
+
+    def setup(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """Record public parameters on first use; later calls leave them as they are."""
+        with self.db.write() as conn:
+            for key, value in meta.items():
+                conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        return self.info()
+
+    # ---- rows ------------------------------------------------------------------------------
+    def append(self, rows: list[tuple[bytes, bytes, bytes]]) -> None:
+        """Insert or replace records as pending; a replaced record's old slot becomes dead."""
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT INTO records (tag, doc, pos, payload) VALUES (?, ?, NULL, ?) ON CONFLICT(tag) "
+                "DO UPDATE SET doc = excluded.doc, pos = NULL, payload = excluded.payload",
+                rows,
+            )
+
+    def delete(self, tags: list[bytes]) -> int:
+        with self.db.write() as conn:
+            return sum(conn.execute("DELETE FROM records WHERE tag = ?", (t,)).rowcount for t in tags)
+
+    def delete_doc(self, doc: bytes) -> int:
+        with self.db.write() as conn:
+            return int(conn.execute("DELETE FROM records WHERE doc = ?", (doc,)).rowcount)
+
+    def fetch(self, tags: list[bytes] | None = None, positions: list[int] | None = None) -> list[Row]:
+        out: list[Row] = []
+        if tags:
+            for i in range(0, len(tags), 500):
+                part = tags[i : i + 500]
+                marks = ",".join("?" * len(part))
+                out += [Row(*r) for r in self.db.query(f"SELECT * FROM records WHERE tag IN ({marks})", part)]
+        if positions:
+            for i in range(0, len(positions), 500):
+                part = [int(p) for p in positions[i : i + 500]]
+                marks = ",".join("?" * len(part))
+                out += [Row(*r) for r in self.db.query(f"SELECT * FROM records WHERE pos IN ({marks})", part)]
+        return out
+
+    def pending(self) -> list[Row]:
+        return [Row(*r) for r in self.db.query("SELECT * FROM records WHERE pos IS NULL ORDER BY rowid")]
+
+    def block_rows(self, block: int) -> list[Row]:
+        lo = block * N
+        sql = "SELECT * FROM records WHERE pos >= ? AND pos < ? ORDER BY pos"
+        return [Row(*r) for r in self.db.query(sql, (lo, lo + N))]
+
+    def blocks(self) -> list[tuple[int, int]]:
+        """(block id, slots used) for every block."""
+        return [(int(a), int(b)) for a, b in self.db.query("SELECT id, used FROM blocks ORDER BY id")]
+
+    # ---- blocks ----------------------------------------------------------------------------
+    def write_block(self, block: int | None, data: bytes, placed: list[tuple[bytes, int, bytes]]) -> int:
+        """Store (or replace) one block and place its records at their slots, atomically."""
+        if len(data) % (N * 2 * 8):
+            raise InputError("A block has the wrong size.", "Check that client and server versions match.")
+        with self.db.write() as conn:
+            if block is None:
+                block = int(conn.execute("SELECT coalesce(max(id) + 1, 0) FROM blocks").fetchone()[0])
+            lo = block * N
+            conn.execute("UPDATE records SET pos = NULL WHERE pos >= ? AND pos < ?", (lo, lo + N))
+            used = max((pos - lo for _t, pos, _p in placed), default=0) + 1
+            conn.execute(
+                "INSERT INTO blocks VALUES (?, ?, ?, 0) ON CONFLICT(id) DO UPDATE SET data = excluded.data,"
+                " used = excluded.used, ver = blocks.ver + 1",
+                (block, data, used),
+            )
+            for tag, pos, payload in placed:
+                if not lo <= pos < lo + N:
+                    raise InputError("A record was placed outside its block.", "Report this as a bug.")
+                conn.execute("UPDATE records SET pos = ?, payload = ? WHERE tag = ?", (pos, payload, tag))
+        return block
+
+    def drop_block(self, block: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE records SET pos = NULL WHERE pos >= ? AND pos < ?", (block * N, block * N + N)
+            )
+            conn.execute("DELETE FROM blocks WHERE id = ?", (block,))
+
+    def _refresh(self, dim: int) -> None:
+        gen = self.db.generation()
+        if gen == self._gen:
+            return
+        versions = [(int(a), int(b)) for a, b in self.db.query("SELECT id, ver FROM blocks ORDER BY id")]
+        old = dict(self._groups)
+        groups = []
+        for start in range(0, len(versions), GROUP_BLOCKS):
+            key = tuple(versions[start : start + GROUP_BLOCKS])
+            array = old.get(key)
+            if array is None:
+                array = np.empty((N, len(key), 2, dim), dtype=np.float64)
+                for i, (block, _ver) in enumerate(key):
+                    (blob,) = self.db.query("SELECT data FROM blocks WHERE id = ?", (block,))[0]
+                    if len(blob) != N * 2 * dim * 8:
+                        raise StoreError(
+                            f"Encrypted block {block} is truncated or has the wrong dimension.",
+                            "Run `assistant store compact` to re-encrypt it from the sealed records.",
+                        )
+                    array[:, i] = np.frombuffer(blob, dtype=np.float64).reshape(N, 2, dim)
+            groups.append((key, array))
+        self._groups = groups
+        live: dict[int, np.ndarray] = {b: np.zeros(N, dtype=bool) for b, _v in versions}
+        pos = np.array(
+            [p for (p,) in self.db.query("SELECT pos FROM records WHERE pos IS NOT NULL")], dtype=np.int64
+        )
+        for block in np.unique(pos // N) if pos.size else []:
+            if int(block) in live:
+                live[int(block)][pos[pos // N == block] % N] = True
+        self._live = live
+        self._gen = gen
+
+    def _result(self, parts: list[np.ndarray]) -> ScanResult:
+        ids = np.array([b for key, _a in self._groups for b, _v in key], dtype=np.int64)
+        live = np.stack([self._live[int(b)] for b in ids]) if ids.size else np.zeros((0, N), dtype=bool)
+        cts = np.concatenate(parts) if parts else np.zeros((0, 1, 2, N), dtype=np.uint64)
+        return ScanResult(ids, cts, live)
+
+    def scan_plain(self, query: scan.PlainQuery, dim: int, prime: int) -> ScanResult:
+        self._refresh(dim)
+        return self._result([scan.scan_plain(array, query, prime) for _k, array in self._groups])
+
+    def scan_encrypted(self, enc_queries: np.ndarray, dim: int, prime: int) -> ScanResult:
+        """enc_queries: (Q, D, 2, N) uint64 broadcast query ciphertexts -> (nb, Q, 3, N)."""
+        self._refresh(dim)
+        parts = []
+        for _k, array in self._groups:
+            per_query = [scan.scan_encrypted(array, q, prime) for q in enc_queries]
+            parts.append(np.stack(per_query, axis=1))
+        return self._result(parts)
+
+    # ---- manifest --------------------------------------------------------------------------
+    def manifest_put(self, tag: bytes, value: bytes) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)", (tag, value))
+
+    def manifest_all(self) -> list[tuple[bytes, bytes]]:
+        return [(bytes(t), bytes(v)) for t, v in self.db.query("SELECT tag, value FROM manifest")]
+
+    def manifest_delete(self, tag: bytes) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM manifest WHERE tag = ?", (tag,))
+
+    def vacuum(self) -> None:
+        self.db.query("VACUUM")
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,118 @@
+"""SQLite layout of the store (what an untrusted host keeps): ciphertext blocks and sealed rows.
+
+Nothing here is secret: record and document keys are HMAC tags, payloads are AES-GCM blobs, blocks
+are CKKS ciphertexts. WAL mode lets one writer and many readers work at once; every write is one
+transaction, so a kill leaves the previous state or the next, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import StoreError
+
+SCHEMA_VERSION = 2
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    # one statement at a time: executescript() would commit the migration transaction halfway
+    for sql in (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE records (tag BLOB PRIMARY KEY, doc BLOB NOT NULL, pos INTEGER UNIQUE,"
+        " payload BLOB NOT NULL)",
+        "CREATE INDEX records_doc ON records (doc)",
+        "CREATE TABLE blocks (id INTEGER PRIMARY KEY, data BLOB NOT NULL, used INTEGER NOT NULL,"
+        " ver INTEGER NOT NULL)",
+    ):
+        conn.execute(sql)
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE manifest (tag BLOB PRIMARY KEY, value BLOB NOT NULL)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+
+
+def corrupt(path: Path, exc: BaseException) -> StoreError:
+    return StoreError(
+        f"The store database {path} is unreadable ({exc}).",
+        "Restore it from a backup, or move it aside and run `assistant index` again to rebuild it.",
+    )
+
+
+class Database:
+    """One connection (thread-safe through a lock); schema migrated on open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+            self.conn.execute("SELECT count(*) FROM records").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise corrupt(path, exc) from None
+
+    def _migrate(self) -> None:
+        with self.write():
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"The store was written by a newer version (schema {version}).",
+                    "Upgrade the assistant.",
+                )
+            for step in MIGRATIONS[version:]:
+                step(self.conn)
+            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction that bumps the generation readers use to refresh caches."""
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                    if self._has_meta():
+                        self.conn.execute(
+                            "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE "
+                            "SET value = CAST(value AS INTEGER) + 1"
+                        )
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                raise corrupt(self.path, exc) from None
+
+    def _has_meta(self) -> bool:
+        row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
+        return row is not None
+
+    def query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self.conn.execute(sql, tuple(args)).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise corrupt(self.path, exc) from None
+
+    def meta(self) -> dict[str, Any]:
+        return {k: json.loads(v) for k, v in self.query("SELECT key, value FROM meta")}
+
+    def generation(self) -> int:
+        rows = self.query("SELECT value FROM meta WHERE key='generation'")
+        return int(rows[0][0]) if rows else 0
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()

@@ -1,0 +1,197 @@
+"""The key file: a master key and the CKKS secret key, wrapped under the passphrase.
+
+Layout of `settings.keyfile` (JSON, mode 0600): argon2id parameters and salt, the 32-byte master key
+sealed with AES-256-GCM under the passphrase-derived key, and the CKKS secret key sealed under the
+master key. Changing the passphrase re-wraps only the master key, so no data is re-encrypted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from assistant.config import Settings
+from assistant.errors import AuthError, ConfigError, StoreError
+
+FORMAT = "private-assistant-keys"
+VERSION = 1
+# argon2id: RFC 9106 second recommended option (64 MiB, t=3, p=4 -> p=1 on a 2-core box)
+DEFAULT_KDF = {"time_cost": 3, "memory_kib": 65536, "parallelism": 1}
+_SEAL_TAG = b"\x01"  # blob format version for Keyring.seal
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"))
+
+
+def _kek(passphrase: str, salt: bytes, kdf: dict[str, int]) -> bytes:
+    return hash_secret_raw(
+        passphrase.encode("utf-8"),
+        salt,
+        time_cost=int(kdf["time_cost"]),
+        memory_cost=int(kdf["memory_kib"]),
+        parallelism=int(kdf["parallelism"]),
+        hash_len=32,
+        type=Type.ID,
+    )
+
+
+def _hkdf(master: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(master)
+
+
+@dataclass
+class Keyring:
+    """Unlocked secrets of one data dir. Never serialized; lives only in the client process."""
+
+    master_key: bytes = field(repr=False)
+    ckks_secret: bytes = field(repr=False)  # SEAL-serialized CKKS secret key
+    ckks_params: dict[str, Any] = field(default_factory=dict)
+    _aead: AESGCM | None = field(default=None, repr=False)
+
+    def subkey(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (HKDF-SHA256 of the master key); e.g. HMACs of paths."""
+        return _hkdf(self.master_key, purpose)
+
+    def _cipher(self) -> AESGCM:
+        if self._aead is None:
+            self._aead = AESGCM(self.subkey("seal/aes-256-gcm"))
+        return self._aead
+
+    def seal(self, data: bytes, aad: bytes) -> bytes:
+        """AES-256-GCM with a fresh random 96-bit nonce; `aad` binds the blob to its place."""
+        nonce = os.urandom(12)
+        return _SEAL_TAG + nonce + self._cipher().encrypt(nonce, data, aad)
+
+    def open(self, blob: bytes, aad: bytes) -> bytes:
+        """Inverse of seal; raises StoreError if the blob was altered, truncated or moved."""
+        if len(blob) < 29 or blob[:1] != _SEAL_TAG:
+            raise StoreError(
+                "A sealed item is malformed (truncated or tampered).",
+                "Restore the data dir from a backup, or re-index the affected files.",
+            )
+        try:
+            return self._cipher().decrypt(blob[1:13], blob[13:], aad)
+        except InvalidTag:
+            raise StoreError(
+                "A sealed item failed its integrity check (tampered, corrupted or moved).",
+                "Restore the data dir from a backup, or re-index the affected files.",
+            ) from None
+
+
+def _write_keyfile(path: Path, doc: dict[str, Any]) -> None:
+    """Atomic write with mode 0600 from the start (never world-readable, even briefly)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _wrap(master: bytes, passphrase: str, kdf: dict[str, int]) -> dict[str, Any]:
+    salt = os.urandom(16)
+    nonce = os.urandom(12)
+    wrapped = AESGCM(_kek(passphrase, salt, kdf)).encrypt(nonce, master, b"master-key")
+    return {"kdf": {"name": "argon2id", "salt": _b64(salt), **kdf}, "master": _b64(nonce + wrapped)}
+
+
+def _check_passphrase(passphrase: str) -> None:
+    if not passphrase:
+        raise AuthError("The passphrase is empty.", "Choose a passphrase (set ASSISTANT_PASSPHRASE).")
+
+
+def is_initialized(settings: Settings) -> bool:
+    return settings.keyfile.exists()
+
+
+def create_keys(settings: Settings, passphrase: str, *, kdf: dict[str, int] | None = None) -> Keyring:
+    """Generate the master key and CKKS secret key and write the key file (0600)."""
+    from encrypted_store.ckks import generate_secret_key, params_dict
+
+    _check_passphrase(passphrase)
+    if settings.keyfile.exists():
+        raise ConfigError(
+            f"Already initialized: {settings.keyfile} exists.",
+            "Use `assistant init --change-passphrase` to change the passphrase.",
+        )
+    master = os.urandom(32)
+    params = params_dict()
+    ring = Keyring(master_key=master, ckks_secret=generate_secret_key(params), ckks_params=params)
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        **_wrap(master, passphrase, kdf or DEFAULT_KDF),
+        "ckks_params": params,
+        "ckks_secret": _b64(ring.seal(ring.ckks_secret, b"ckks-secret-key")),
+    }
+    _write_keyfile(settings.keyfile, doc)
+    return ring
+
+
+def _read(settings: Settings) -> dict[str, Any]:
+    path = settings.keyfile
+    if not path.exists():
+        raise ConfigError(
+            f"No keys in {settings.home}: the data dir is not initialized.", "Run `assistant init`."
+        )
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("format") != FORMAT or doc.get("version") != VERSION:
+            raise ValueError("unknown format")
+        return doc  # type: ignore[no-any-return]
+    except (ValueError, OSError) as exc:
+        raise ConfigError(
+            f"The key file {path} is unreadable or corrupt ({exc}).",
+            "Restore keys.json from a backup; without it the encrypted data cannot be read.",
+        ) from None
+
+
+def _unwrap(doc: dict[str, Any], passphrase: str) -> bytes:
+    kdf = doc["kdf"]
+    blob = _unb64(doc["master"])
+    kek = _kek(passphrase, _unb64(kdf["salt"]), kdf)
+    try:
+        return AESGCM(kek).decrypt(blob[:12], blob[12:], b"master-key")
+    except InvalidTag:
+        raise AuthError(
+            "Wrong passphrase: it does not unlock the keys of this data dir.",
+            "Try again (check ASSISTANT_PASSPHRASE), or point ASSISTANT_HOME at the right data dir.",
+        ) from None
+
+
+def unlock(settings: Settings, passphrase: str) -> Keyring:
+    """Open the key file with the passphrase."""
+    doc = _read(settings)
+    master = _unwrap(doc, passphrase)
+    ring = Keyring(master_key=master, ckks_secret=b"", ckks_params=dict(doc["ckks_params"]))
+    ring.ckks_secret = ring.open(_unb64(doc["ckks_secret"]), b"ckks-secret-key")
+    return ring
+
+
+def change_passphrase(settings: Settings, old: str, new: str) -> Keyring:
+    """Re-wrap the master key under a new passphrase; sealed data stays as it is."""
+    _check_passphrase(new)
+    doc = _read(settings)
+    master = _unwrap(doc, old)
+    kdf = {k: v for k, v in doc["kdf"].items() if k in DEFAULT_KDF}
+    doc.update(_wrap(master, new, kdf))
+    _write_keyfile(settings.keyfile, doc)
+    return unlock(settings, new)

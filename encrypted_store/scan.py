@@ -1,0 +1,107 @@
+"""The encrypted scan as exact integer linear algebra (server side: no key, only public parameters).
+
+A block is (N, 2, D) float64: NTT coefficients (position j, polynomial, dimension), centred mod p.
+Plaintext query: score ciphertext = sum_d qint_d * X[:, :, d] mod p, one matrix product per group of
+blocks. Float64 products are exact below 2^53, so the query integers are split into small signed
+digits and the bound max|X| * sum|digit| < 2^53 is checked before every scan (FINDINGS.md: an inexact
+sum turns into noise amplified by the secret key). Encrypted query: per position j the query
+ciphertexts' coefficients (split into digits) form a (D, C) matrix: a batched matrix product over j.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.errors import StoreError
+
+EXACT = float(2**53)
+RADIX_BITS = 3  # plaintext query digits in [-4, 3]: 2^42 * 384 * 4 < 2^53
+ENC_RADIX_BITS = 4  # encrypted query digits in [-8, 7]: checked per query (typical sum 1536 < 2048)
+
+
+def signed_digits(values: np.ndarray, radix_bits: int, count: int) -> np.ndarray:
+    """Balanced base-2^r digits, least significant first: (..., ) int64 -> (count, ...) int64."""
+    base = 1 << radix_bits
+    half = base >> 1
+    rest = values.astype(np.int64).copy()
+    out = np.empty((count, *values.shape), dtype=np.int64)
+    for i in range(count):
+        digit = ((rest + half) & (base - 1)) - half
+        out[i] = digit
+        rest = (rest - digit) >> radix_bits
+    if np.any(rest != 0):
+        raise StoreError("Query value out of range for its digit split.", "Report this as a bug.")
+    return out
+
+
+def check_exact(bound_x: float, weights: np.ndarray) -> None:
+    """Refuse a product that float64 could round: max|X| * max column sum|w| must be < 2^53."""
+    worst = float(np.abs(weights).sum(axis=-2).max()) if weights.size else 0.0
+    if bound_x * worst >= EXACT:
+        raise StoreError(
+            "The encrypted scan would lose exactness for this query.",
+            "Retry the search; if it persists, report it as a bug.",
+        )
+
+
+def _combine(partial: np.ndarray, prime: int, radix_bits: int) -> np.ndarray:
+    """(L, ...) exact float64 digit sums -> (...) uint64 residues of sum_l partial_l * base^l mod p."""
+    acc = np.zeros(partial.shape[1:], dtype=np.int64)
+    for level in range(partial.shape[0] - 1, -1, -1):  # Horner: every intermediate stays below 2^63
+        acc = np.mod((acc << radix_bits) + np.mod(partial[level].astype(np.int64), prime), prime)
+    return acc.astype(np.uint64)
+
+
+@dataclass(frozen=True)
+class PlainQuery:
+    """Quantized queries as digit columns: weights (D, Q*L), column q*L + l is digit l of query q."""
+
+    weights: np.ndarray
+    queries: int
+    levels: int
+    radix_bits: int
+
+
+def plain_query(queries: np.ndarray, query_bits: int, radix_bits: int = RADIX_BITS) -> PlainQuery:
+    qint = np.rint(queries.astype(np.float64) * (1 << query_bits)).astype(np.int64)  # (Q, D)
+    levels = -(-(query_bits + 2) // radix_bits)
+    digits = signed_digits(qint, radix_bits, levels)  # (L, Q, D)
+    weights = digits.transpose(2, 1, 0).reshape(qint.shape[1], -1).astype(np.float64)
+    return PlainQuery(weights, qint.shape[0], levels, radix_bits)
+
+
+def scan_plain(group: np.ndarray, query: PlainQuery, prime: int) -> np.ndarray:
+    """(N, g, 2, D) blocks -> (g, Q, 2, N) uint64 score ciphertexts (one per block and query)."""
+    n, g, polys, dim = group.shape
+    check_exact(prime // 2, query.weights)
+    flat = group.reshape(n * g * polys, dim) @ query.weights  # the whole scan: one matrix product
+    partial = flat.reshape(n, g, polys, query.queries, query.levels).transpose(4, 1, 3, 2, 0)
+    return _combine(partial, prime, query.radix_bits)
+
+
+def scan_encrypted(group: np.ndarray, enc_query: np.ndarray, prime: int, chunk: int = 512) -> np.ndarray:
+    """(N, g, 2, D) blocks x (D, 2, N) uint64 query ciphertexts -> (g, 3, N) uint64 products.
+
+    Output polynomials: x0*q0, x0*q1 + x1*q0, x1*q1 (a size-3 ciphertext: the client's decryptor
+    handles it, so the server needs no relinearization key).
+    """
+    n, g, _polys, dim = group.shape
+    levels = -(-(int(prime).bit_length() + 1) // ENC_RADIX_BITS)
+    centred = enc_query.astype(np.int64)
+    centred[centred > prime // 2] -= prime
+    out = np.empty((g, 3, n), dtype=np.uint64)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        # digits (L, D, 2, c) -> weights (c, D, 2*L): column poly*L + level
+        dig = signed_digits(centred[:, :, start:stop], ENC_RADIX_BITS, levels)
+        weights = dig.transpose(3, 1, 2, 0).reshape(stop - start, dim, 2 * levels).astype(np.float64)
+        check_exact(prime // 2, weights)
+        prod = np.matmul(group[start:stop].reshape(stop - start, g * 2, dim), weights)
+        prod = prod.reshape(stop - start, g, 2, 2, levels).transpose(4, 1, 2, 3, 0)  # L, g, x, q, c
+        res = _combine(prod, prime, ENC_RADIX_BITS)  # (g, x, q, c)
+        out[:, 0, start:stop] = res[:, 0, 0]
+        out[:, 1, start:stop] = (res[:, 0, 1] + res[:, 1, 0]) % np.uint64(prime)
+        out[:, 2, start:stop] = res[:, 1, 1]
+    return out
