@@ -13,19 +13,143 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "corpus" / "sanitizer_sentences.jsonl"
 R = random.Random(99)
-FIRST = ("Aisha Bruno Camila Dmitri Esther Farid Greta Hiroshi Ingrid Jamal Katarina Lorenzo Mei Nikolai "
-         "Olga Pedro Quinn Rosa Sanjay Tamsin Umar Valeria Wendell Ximena Yusuf Zofia Agnes Boris Chloe "
-         "Desmond Elif Fergus Gwen Hamid Isla Joaquin Kavya Leon Marisol Nadia Oren Paloma Rashid Sigrid "
-         "Tobias Uma Vikram Wanda Yara Zane").split()
-LAST = ("Abernathy Bergstrom Castellanos Dubois Eriksen Fontaine Gallagher Hollis Iyer Jankowski Kowalczyk "
-        "Lindgren Moreau Nakamura Okonkwo Petrov Quintero Rasmussen Sorensen Thornbury Underwood Vasquez "
-        "Whitaker Xu Yamamoto Zielinski Adeyemi Baptiste Chaudhry Delacroix Esposito Fitzgerald Gonzaga "
-        "Halvorsen Ibarra Jovanovic Kaplan Lachance Mahmoud Novak").split()
-CITIES = ["Worcester", "Providence", "Portland", "Hartford", "Burlington", "Albany", "Springfield",
-          "New Haven", "Concord", "Lowell", "Nashua", "Bangor", "Pittsfield", "Salem", "Quincy"]
-STREETS = ["Maple Avenue", "Oak Street", "Chestnut Hill Road", "Beacon Street", "Elm Court", "Prospect Drive",
-           "Riverside Avenue", "Winter Street", "Highland Road", "Pleasant Street"]
-MONTHS = "January February March April May June July August September October November December".split()
+FIRST = [
+    "Aisha",
+    "Bruno",
+    "Camila",
+    "Dmitri",
+    "Esther",
+    "Farid",
+    "Greta",
+    "Hiroshi",
+    "Ingrid",
+    "Jamal",
+    "Katarina",
+    "Lorenzo",
+    "Mei",
+    "Nikolai",
+    "Olga",
+    "Pedro",
+    "Quinn",
+    "Rosa",
+    "Sanjay",
+    "Tamsin",
+    "Umar",
+    "Valeria",
+    "Wendell",
+    "Ximena",
+    "Yusuf",
+    "Zofia",
+    "Agnes",
+    "Boris",
+    "Chloe",
+    "Desmond",
+    "Elif",
+    "Fergus",
+    "Gwen",
+    "Hamid",
+    "Isla",
+    "Joaquin",
+    "Kavya",
+    "Leon",
+    "Marisol",
+    "Nadia",
+    "Oren",
+    "Paloma",
+    "Rashid",
+    "Sigrid",
+    "Tobias",
+    "Uma",
+    "Vikram",
+    "Wanda",
+    "Yara",
+    "Zane",
+]
+LAST = [
+    "Abernathy",
+    "Bergstrom",
+    "Castellanos",
+    "Dubois",
+    "Eriksen",
+    "Fontaine",
+    "Gallagher",
+    "Hollis",
+    "Iyer",
+    "Jankowski",
+    "Kowalczyk",
+    "Lindgren",
+    "Moreau",
+    "Nakamura",
+    "Okonkwo",
+    "Petrov",
+    "Quintero",
+    "Rasmussen",
+    "Sorensen",
+    "Thornbury",
+    "Underwood",
+    "Vasquez",
+    "Whitaker",
+    "Xu",
+    "Yamamoto",
+    "Zielinski",
+    "Adeyemi",
+    "Baptiste",
+    "Chaudhry",
+    "Delacroix",
+    "Esposito",
+    "Fitzgerald",
+    "Gonzaga",
+    "Halvorsen",
+    "Ibarra",
+    "Jovanovic",
+    "Kaplan",
+    "Lachance",
+    "Mahmoud",
+    "Novak",
+]
+CITIES = [
+    "Worcester",
+    "Providence",
+    "Portland",
+    "Hartford",
+    "Burlington",
+    "Albany",
+    "Springfield",
+    "New Haven",
+    "Concord",
+    "Lowell",
+    "Nashua",
+    "Bangor",
+    "Pittsfield",
+    "Salem",
+    "Quincy",
+]
+STREETS = [
+    "Maple Avenue",
+    "Oak Street",
+    "Chestnut Hill Road",
+    "Beacon Street",
+    "Elm Court",
+    "Prospect Drive",
+    "Riverside Avenue",
+    "Winter Street",
+    "Highland Road",
+    "Pleasant Street",
+]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def luhn_card() -> str:
@@ -50,8 +174,14 @@ def gen(kind: str) -> str:
         return f"{n(2, 999)} {R.choice(STREETS)}, {R.choice(CITIES)}"
     if kind in ("DATE", "DOB"):
         y, m, d = n(1940, 2025), n(1, 12), n(1, 28)
-        return R.choice([f"{MONTHS[m - 1]} {d}, {y}", f"{m:02d}/{d:02d}/{y}", f"{y}-{m:02d}-{d:02d}",
-                         f"{d} {MONTHS[m - 1]} {y}"])
+        return R.choice(
+            [
+                f"{MONTHS[m - 1]} {d}, {y}",
+                f"{m:02d}/{d:02d}/{y}",
+                f"{y}-{m:02d}-{d:02d}",
+                f"{d} {MONTHS[m - 1]} {y}",
+            ]
+        )
     if kind == "PHONE":
         a, b, c = n(201, 989), n(200, 999), n(0, 9999)
         return R.choice([f"({a}) {b}-{c:04d}", f"{a}-{b}-{c:04d}", f"+1 {a} {b} {c:04d}", f"{a}.{b}.{c:04d}"])
@@ -62,19 +192,26 @@ def gen(kind: str) -> str:
         a, b, c = n(100, 665), n(10, 99), n(1000, 9999)
         return R.choice([f"{a}-{b}-{c}", f"{a} {b} {c}"])
     if kind == "MRN":
-        return R.choice([f"MRN {n(1000000, 99999999)}", f"MRN: {n(100000, 9999999):08d}",
-                         f"MRN#{n(100000, 9999999)}"])
+        return R.choice(
+            [f"MRN {n(1000000, 99999999)}", f"MRN: {n(100000, 9999999):08d}", f"MRN#{n(100000, 9999999)}"]
+        )
     if kind == "ACCOUNT":
         return R.choice([f"{n(1000, 9999)}-{n(1000, 9999)}-{n(1000, 9999)}", f"{n(10**9, 10**12)}"])
     if kind == "POLICY":
-        return R.choice([f"{R.choice(['BHL', 'AXC', 'QMT'])}-{n(10**7, 10**8 - 1)}",
-                         f"W{n(10**8, 10**9 - 1)}", f"XK{n(1, 9)}-{n(100, 999)}-{n(100, 999)}"])
+        return R.choice(
+            [
+                f"{R.choice(['BHL', 'AXC', 'QMT'])}-{n(10**7, 10**8 - 1)}",
+                f"W{n(10**8, 10**9 - 1)}",
+                f"XK{n(1, 9)}-{n(100, 999)}-{n(100, 999)}",
+            ]
+        )
     if kind == "CREDIT_CARD":
         return luhn_card()
     if kind == "IP":
         return f"{n(11, 223)}.{n(0, 255)}.{n(0, 255)}.{n(1, 254)}"
     if kind == "URL":
-        return f"https://{R.choice(['portal', 'my', 'records'])}.{R.choice(LAST).lower()}-health.org/p/{n(100, 9999)}"
+        host = f"{R.choice(['portal', 'my', 'records'])}.{R.choice(LAST).lower()}-health.org"
+        return f"https://{host}/p/{n(100, 9999)}"
     raise ValueError(kind)
 
 
