@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from models.eviction import EvictionTracker, inverse_key_norm, make_policy, token_scores, vk_ratio
+from models.eviction.baselines import make_tracker
 
 
 def test_vk_ratio_is_the_papers_definition() -> None:
@@ -62,3 +63,36 @@ def test_budget_must_hold_two_blocks() -> None:
         make_policy("paged", budget=16, block_size=16)
     with pytest.raises(ValueError):
         make_policy("bogus", budget=64, block_size=16)
+
+
+def test_sink_blocks_protect_a_longer_prefix() -> None:
+    policy = make_policy("paged", budget=8, block_size=2, sink_blocks=2)
+    scores = np.zeros(12)
+    scores[[7, 8]] = [5.0, 6.0]
+    assert policy.prefill_keep(scores).tolist() == [0, 1, 2, 3, 7, 8, 10, 11]
+    # blocks 0 and 1 are the sink even though they score lowest
+    assert policy.choose_block(np.array([0.0, 0.0, 3.0, 1.0, 2.0])) == 3
+    assert make_policy("streaming", 8, 2, sink_blocks=2).choose_block(np.zeros(5)) == 2
+    with pytest.raises(ValueError):
+        make_policy("paged", budget=4, block_size=2, sink_blocks=2)
+
+
+def test_context_shift_drops_the_oldest_half_after_the_kept_prefix() -> None:
+    tracker = make_tracker("context_shift", budget=10, block_size=4, protected=2)
+    gone = tracker.prefill(np.zeros(11))
+    # 11 > 10: half of the 9 tokens after the first 2 go (llama.cpp's n_discard = n_left / 2)
+    assert gone == [2, 3, 4, 5]
+    assert tracker.positions == [0, 1, 6, 7, 8, 9, 10]
+    assert tracker.append(0.0) == []
+
+
+def test_keep_all_and_factory() -> None:
+    tracker = make_tracker("none", budget=4, block_size=2)
+    assert tracker.prefill(np.zeros(9)) == [] and tracker.append(1.0) == []
+    assert tracker.positions == list(range(10))
+    paged = make_tracker("paged", budget=64, block_size=16, protected=40)
+    assert isinstance(paged, EvictionTracker) and paged.policy.sink_blocks == 3
+    # protection is capped so that one block can still be evicted
+    assert make_tracker("paged", budget=64, block_size=16, protected=500).policy.sink_blocks == 3
+    with pytest.raises(ValueError):
+        make_tracker("bogus", budget=64, block_size=16)

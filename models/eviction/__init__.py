@@ -1,5 +1,6 @@
 """Block-wise KV cache eviction (PagedEviction) shared by the llama.cpp and vLLM backends."""
 
+from models.eviction.baselines import TRACKERS, ContextShiftTracker, KeepAll, make_tracker
 from models.eviction.policy import (
     POLICIES,
     BlockEvictionPolicy,
@@ -11,10 +12,14 @@ from models.eviction.scores import SCORES, inverse_key_norm, token_scores, vk_ra
 __all__ = [
     "POLICIES",
     "SCORES",
+    "TRACKERS",
     "BlockEvictionPolicy",
+    "ContextShiftTracker",
     "EvictionTracker",
+    "KeepAll",
     "inverse_key_norm",
     "make_policy",
+    "make_tracker",
     "token_scores",
     "vk_ratio",
 ]

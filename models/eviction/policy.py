@@ -15,43 +15,50 @@ POLICIES = ("paged", "inverse_key", "streaming")
 
 @dataclass(frozen=True)
 class BlockEvictionPolicy:
-    """`method`: "paged" (V/K norm ratio), "inverse_key" (1/||K||) or "streaming" (sinks + recent)."""
+    """`method`: "paged" (V/K norm ratio), "inverse_key" (1/||K||) or "streaming" (sinks + recent).
+
+    `sink_blocks` leading blocks are never evicted: the attention sink, and on llama.cpp the whole
+    system prompt (the default 1 is the paper's single sink block).
+    """
 
     block_size: int
     budget: int  # KV tokens kept per sequence
     method: str = "paged"
+    sink_blocks: int = 1
 
     def __post_init__(self) -> None:
         if self.method not in POLICIES:
             raise ValueError(f"unknown eviction method {self.method!r}; one of {POLICIES}")
-        if self.block_size < 1 or self.budget < 2 * self.block_size:
-            raise ValueError("the budget must hold at least two blocks (the sink and the newest)")
+        if self.sink_blocks < 1:
+            raise ValueError("at least one sink block is kept")
+        if self.block_size < 1 or self.budget < (self.sink_blocks + 1) * self.block_size:
+            raise ValueError("the budget must hold the sink block(s) and the newest block")
 
     def prefill_keep(self, scores: np.ndarray) -> np.ndarray:
-        """Indexes (sorted) of prompt tokens to keep: first block, last block, best of the middle."""
+        """Indexes (sorted) of prompt tokens to keep: sink block(s), last block, best of the middle."""
         n = len(scores)
         if n <= self.budget:
             return np.arange(n)
-        bs = self.block_size
-        middle = np.arange(bs, n - bs)
-        room = self.budget - 2 * bs
+        bs, sink = self.block_size, self.sink_blocks * self.block_size
+        middle = np.arange(sink, n - bs)
+        room = self.budget - sink - bs
         if self.method == "streaming":
             chosen = middle[len(middle) - room :] if room else middle[:0]
         else:
             # stable: among equal scores the later token wins, as recency breaks ties
             order = np.argsort(-np.asarray(scores)[middle][::-1], kind="stable")
             chosen = np.sort(middle[::-1][order[:room]])
-        return np.concatenate([np.arange(bs), chosen, np.arange(n - bs, n)])
+        return np.concatenate([np.arange(sink), chosen, np.arange(n - bs, n)])
 
     def choose_block(self, block_scores: np.ndarray) -> int:
-        """Index of the block to evict: lowest mean score, never the first nor the newest."""
+        """Index of the block to evict: lowest mean score, never a sink block nor the newest."""
         n_blocks = len(block_scores)
-        if n_blocks < 3:
-            raise ValueError("need at least three blocks to evict one")
+        if n_blocks < self.sink_blocks + 2:
+            raise ValueError("need a block between the sink block(s) and the newest to evict one")
         if self.method == "streaming":
-            return 1
-        candidates = np.asarray(block_scores)[1 : n_blocks - 1]
-        return 1 + int(np.argmin(candidates))
+            return self.sink_blocks
+        candidates = np.asarray(block_scores)[self.sink_blocks : n_blocks - 1]
+        return self.sink_blocks + int(np.argmin(candidates))
 
 
 @dataclass
@@ -97,5 +104,5 @@ class EvictionTracker:
         return -(-len(self.positions) // self.policy.block_size)
 
 
-def make_policy(method: str, budget: int, block_size: int) -> BlockEvictionPolicy:
-    return BlockEvictionPolicy(block_size=block_size, budget=budget, method=method)
+def make_policy(method: str, budget: int, block_size: int, sink_blocks: int = 1) -> BlockEvictionPolicy:
+    return BlockEvictionPolicy(block_size=block_size, budget=budget, method=method, sink_blocks=sink_blocks)
