@@ -21,6 +21,7 @@ from assistant.tui.screens.help import HelpScreen
 from assistant.tui.screens.modals import ErrorModal
 from assistant.tui.screens.settings import SettingsScreen
 from assistant.tui.screens.unlock import UnlockScreen
+from models.base import SamplingParams
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -32,8 +33,16 @@ class AssistantApp(App[None]):
     TITLE = "Private assistant"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
-    def __init__(self, settings: Settings, *, keyring: Any = None, model: ChatModel | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        keyring: Any = None,
+        model: ChatModel | None = None,
+        params: SamplingParams | None = None,
+    ) -> None:
         super().__init__()
+        self._params = params or SamplingParams()
         self.settings = settings
         self.prefs = Prefs.load(settings.home)
         self.keyring = keyring
@@ -72,7 +81,9 @@ class AssistantApp(App[None]):
 
     def _unlocked(self, keyring: Any) -> None:
         self.keyring = keyring
-        self._backend = ChatBackend(self.effective_settings(), keyring=keyring, model=self._injected_model)
+        self._backend = ChatBackend(
+            self.effective_settings(), keyring=keyring, model=self._injected_model, params=self._params
+        )
         self._conversations = ConversationStore(self.settings.home / "conversations", keyring)
         self.push_screen(ChatScreen())
         self._warm_up()

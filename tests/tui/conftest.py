@@ -1,0 +1,47 @@
+"""Helpers for the app tests: a real keyring, an app factory, and `wait_until` instead of sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from assistant.config import Settings, load_settings
+from encrypted_store.keys import Keyring, create_keys
+
+PASSPHRASE = "correct horse battery"
+FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}  # real argon2id, test-sized
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture
+def ring() -> Keyring:
+    """The real Keyring class around a fresh random master key (no passphrase round trip)."""
+    return Keyring(master_key=os.urandom(32), ckks_secret=b"")
+
+
+@pytest.fixture
+def keyfile(settings: Settings) -> Keyring:
+    """A real key file under the test's ASSISTANT_HOME, unlocked by PASSPHRASE."""
+    return create_keys(settings, PASSPHRASE, kdf=FAST_KDF)
+
+
+async def wait_until(pilot: Any, condition: Callable[[], object], timeout: float = 60.0) -> None:
+    """Let the app run until `condition()` holds; fail with a clear message after `timeout` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
+        await pilot.pause(0.05)
+
+
+async def type_text(pilot: Any, text: str) -> None:
+    await pilot.press(*["space" if ch == " " else ch for ch in text])
