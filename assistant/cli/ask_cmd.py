@@ -1,4 +1,4 @@
-"""`assistant ask`: one question, answer streamed to stdout (or one JSON object)."""
+"""`assistant ask`: one question through the whole pipeline, streamed to stdout (or one JSON object)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import click
 
 from assistant.cli.output import note, print_json
 from assistant.config import load_settings
-from assistant.pipeline.ask import ask_stream
-from assistant.pipeline.events import Done
+from assistant.pipeline.events import Done, Notice, PlanReady, Sanitized
 from models.base import SamplingParams, TokenDelta
 from models.catalog import BUNDLED_NOTE
 from models.registry import load_model
@@ -24,26 +23,54 @@ from models.registry import load_model
     is_flag=True,
     help="Print one JSON object (answer, sources, plan, outbound).",
 )
+@click.option("-k", "top_k", default=5, show_default=True, help="How many records the answer reads.")
 @click.option("--max-tokens", default=512, show_default=True, help="Longest answer, in tokens.")
-@click.option(
-    "--seed", default=0, show_default=True, help="Sampling seed, for reproducible answers."
-)
-def ask(question: str, no_remote: bool, as_json: bool, max_tokens: int, seed: int) -> None:
+@click.option("--seed", default=0, show_default=True, help="Sampling seed, for reproducible answers.")
+def ask(question: str, no_remote: bool, as_json: bool, top_k: int, max_tokens: int, seed: int) -> None:
     """Answer QUESTION from your records with the local model.
+
+    With ASSISTANT_REMOTE_URL set, only the sanitized question goes to the remote planner; every
+    request is recorded (see `assistant ledger`).
 
     Example: assistant ask "When is my next dentist appointment?" --no-remote
     """
+    from assistant.pipeline.session import AssistantSession
+
     settings = load_settings()
     model = load_model(settings)
     if model.demo_quality:
         note(BUNDLED_NOTE)
+    keyring = None
+    if settings.keyfile.exists():
+        from assistant.cli.session import open_keyring
+
+        keyring = open_keyring(settings)
     params = SamplingParams(max_tokens=max_tokens, seed=seed)
-    for event in ask_stream(question, model, params=params):
-        if isinstance(event, TokenDelta) and not as_json:
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
-        elif isinstance(event, Done):
-            if as_json:
-                print_json(event.answer.to_json())
-            else:
-                sys.stdout.write("\n")
+    session = AssistantSession(settings, keyring=keyring, model=model, params=params, k=top_k)
+    try:
+        for event in session.ask(question, use_remote=False if no_remote else None):
+            if isinstance(event, Notice):
+                note(event.text)
+            elif isinstance(event, Sanitized) and not as_json:
+                note(f"Sent to the planner: {event.text}")
+            elif isinstance(event, PlanReady) and event.plan.sub_queries and not as_json:
+                note("Searching: " + " | ".join(event.plan.sub_queries))
+            elif isinstance(event, TokenDelta) and not as_json:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, Done):
+                _finish(event, as_json)
+    finally:
+        session.close()
+
+
+def _finish(event: Done, as_json: bool) -> None:
+    if as_json:
+        print_json(event.answer.to_json())
+        return
+    sys.stdout.write("\n")
+    if event.answer.sources:
+        sys.stdout.write("\nSources:\n")
+        for n, s in enumerate(event.answer.sources, 1):
+            sys.stdout.write(f"  [{n}] {s.path or s.id}  ({s.score:.2f})\n")
+    sys.stdout.flush()

@@ -1,0 +1,185 @@
+"""AssistantSession: the facade the CLI and the TUI call; one conversation, one placeholder map.
+
+ask() runs sanitize -> plan (remote, else local) -> batched search -> local answer, and yields the
+events of assistant/pipeline/events.py. Nothing leaves the device except the sanitized question, after
+`confirm` (when given) and the outbound guard, and every request lands in the encrypted ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from assistant.config import Settings
+from assistant.errors import InputError
+from assistant.pipeline.answer import NO_RECORDS, answer_messages, plain_messages
+from assistant.pipeline.events import Done, Event, Notice, PlanReady, Sanitized, SourcesReady
+from assistant.pipeline.guard import OutboundGuard, OutboundRefused
+from assistant.pipeline.ledger import Ledger
+from assistant.pipeline.plan import PlanError, local_plan
+from assistant.pipeline.remote import RemotePlanner
+from assistant.pipeline.retrieval import Retrieved, retrieve
+from assistant.pipeline.sanitizer import Sanitizer
+from assistant.pipeline.types import Answer, Outbound, Plan
+from models.base import CancelToken, ChatModel, SamplingParams
+
+Confirm = Callable[[str], "str | None"]
+
+
+class AssistantSession:
+    """Conversation state: the sanitizer's placeholder map, the guard's vault, the chat history."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        keyring: Any = None,
+        model: ChatModel | None = None,
+        store: Any = None,
+        embedder: Any = None,
+        params: SamplingParams = SamplingParams(),
+        k: int = 5,
+        generalize: bool = False,
+        local_planning: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.keyring = keyring
+        self.params = params
+        self.k = k
+        self.local_planning = local_planning
+        self._model = model
+        self._store = store
+        self._embedder = embedder
+        self.sanitizer = Sanitizer(settings.private_terms, generalize=generalize)
+        self.guard = OutboundGuard()
+        self.guard.add_values(settings.private_terms)
+        self.ledger = Ledger(settings.home, keyring) if keyring is not None else None
+        self.history: list[tuple[str, str]] = []  # (question, answer), original text: stays local
+        self.sent_questions: list[str] = []  # sanitized questions already sent, for remote context
+
+    @property
+    def model(self) -> ChatModel:
+        if self._model is None:
+            from models.registry import load_model
+
+            self._model = load_model(self.settings)
+        return self._model
+
+    @property
+    def store(self) -> Any:
+        """The encrypted store, opened on first use; None without keys (nothing indexed yet)."""
+        if self._store is None and self.keyring is not None and self.settings.keyfile.exists():
+            from encrypted_store import open_store
+
+            self._store = open_store(self.settings, self.keyring)
+        return self._store
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from assistant.embedding import Embedder
+
+            self._embedder = Embedder()
+        return self._embedder
+
+    def ask(
+        self,
+        question: str,
+        *,
+        use_remote: bool | None = None,
+        cancel: CancelToken | None = None,
+        confirm: Confirm | None = None,
+    ) -> Iterator[Event]:
+        """Events for one question: [Sanitized], PlanReady, SourcesReady, TokenDelta..., Done."""
+        question = question.strip()
+        if not question:
+            raise InputError("The question is empty.", 'Ask something, e.g. assistant ask "When is ..."')
+        outbound: list[Outbound] = []
+        plan: Plan | None = None
+        why_local: str | None = None
+        want_remote = self.settings.remote_enabled if use_remote is None else use_remote
+        if want_remote and not self.settings.remote_enabled:
+            why_local = "No remote planner is configured (ASSISTANT_REMOTE_URL); planning on the device."
+        elif want_remote and self.ledger is None:
+            why_local = "Remote planning needs the encrypted ledger: run `assistant init` first."
+        elif want_remote:
+            sanitized = self.sanitizer.sanitize(question)
+            self.guard.add_values(self.sanitizer.map.values())
+            yield sanitized
+            plan, why_local = yield from self._remote_plan(sanitized, confirm, outbound)
+        if why_local:
+            yield Notice(why_local, "warning" if want_remote and self.settings.remote_enabled else "info")
+        if cancel is not None and cancel.cancelled:
+            yield Done(Answer("", plan=plan or Plan(False, ""), outbound=outbound, finish_reason="cancelled"))
+            return
+        store = self.store
+        indexed = store is not None and store.count() > 0
+        if plan is None:
+            plan = yield from self._local_plan(question, indexed, why_local)
+        yield PlanReady(plan)
+        records: list[Retrieved] = []
+        if indexed:
+            queries = [question, *plan.sub_queries]
+            records = retrieve(store, self.embedder, queries, k=self.k)
+            for warning in getattr(store, "last_warnings", []) or []:
+                yield Notice(warning, "warning")
+        self.guard.add_records(r.text for r in records)
+        sources = [r.source() for r in records]
+        yield SourcesReady(tuple(sources))
+        text, finish = yield from self._answer(question, plan, records, cancel)
+        self.history.append((question, text))
+        yield Done(Answer(text, sources=sources, plan=plan, outbound=outbound, finish_reason=finish))
+
+    def _remote_plan(
+        self, sanitized: Sanitized, confirm: Confirm | None, outbound: list[Outbound]
+    ) -> Iterator[Event]:
+        """(plan or None, why the local planner is used) ; a generator so it can yield notices."""
+        text: str | None = sanitized.text
+        if confirm is not None:
+            text = confirm(sanitized.text)
+        if text is None:
+            return None, "Remote step cancelled; planning on the device."
+        planner = RemotePlanner(self.settings, self.guard, self.ledger)
+        try:
+            guidance, queries = planner.plan(text, self.sent_questions)
+        except OutboundRefused as exc:
+            return None, f"{exc.title} {exc.next_step} Planning on the device instead."
+        except PlanError as exc:
+            return None, f"{exc.title} Planning on the device instead."
+        finally:
+            outbound.extend(planner.sent)
+        self.sent_questions.append(text)
+        restore = self.sanitizer.restore
+        yield from ()
+        return Plan(True, restore(guidance), tuple(restore(q) for q in queries)), None
+
+    def _local_plan(self, question: str, indexed: bool, notice: str | None) -> Iterator[Event]:
+        if not (indexed and self.local_planning):
+            return Plan(False, "", (), notice)
+        history = [q for q, _ in self.history]
+        try:
+            guidance, queries = local_plan(self.model, question, history)
+        except PlanError as exc:
+            yield Notice(f"{exc.title} Searching with the question alone.", "info")
+            return Plan(False, "", (), notice)
+        return Plan(False, guidance, queries, notice)
+
+    def _answer(
+        self, question: str, plan: Plan, records: list[Retrieved], cancel: CancelToken | None
+    ) -> Iterator[Event]:
+        if records:
+            messages = answer_messages(question, plan.guidance, records, self.history)
+        else:  # nothing indexed: the local model alone, and the user is told so
+            yield Notice(NO_RECORDS, "info")
+            messages = plain_messages(question, self.history)
+        parts: list[str] = []
+        finish = "stop"
+        for delta in self.model.stream(messages, self.params, cancel=cancel):
+            parts.append(delta.text)
+            finish = delta.finish_reason or finish
+            yield delta
+        return "".join(parts).strip(), finish
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
