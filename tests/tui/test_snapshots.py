@@ -6,6 +6,7 @@ the model happens to say.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -71,6 +72,22 @@ def _app(settings: Settings, ring: Any, model: Any) -> AssistantApp:
     return AssistantApp(settings, keyring=ring, model=model)
 
 
+async def _steady(pilot: Any) -> None:
+    """Stop cursors blinking, so a snapshot does not depend on the moment it is taken."""
+    for screen in pilot.app.screen_stack:
+        for widget in screen.query("Input, TextArea"):
+            widget.cursor_blink = False
+    await pilot.pause(0.1)
+
+
+def _then_steady(step: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+    async def run(pilot: Any) -> None:
+        await step(pilot)
+        await _steady(pilot)
+
+    return run
+
+
 async def _chat(pilot: Any) -> ChatScreen:
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen))
     return pilot.app.screen  # type: ignore[no-any-return]
@@ -80,14 +97,18 @@ def test_unlock_screen(snap_compare: Any, settings: Settings, keyfile: Any, smal
     async def ready(pilot: Any) -> None:
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, UnlockScreen))
 
-    assert snap_compare(AssistantApp(settings, model=small_model), terminal_size=SIZE, run_before=ready)
+    assert snap_compare(
+        AssistantApp(settings, model=small_model), terminal_size=SIZE, run_before=_then_steady(ready)
+    )
 
 
 def test_first_run_screen(snap_compare: Any, settings: Settings, small_model: Any) -> None:
     async def ready(pilot: Any) -> None:
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, UnlockScreen))
 
-    assert snap_compare(AssistantApp(settings, model=small_model), terminal_size=SIZE, run_before=ready)
+    assert snap_compare(
+        AssistantApp(settings, model=small_model), terminal_size=SIZE, run_before=_then_steady(ready)
+    )
 
 
 def test_chat_with_privacy_panel(snap_compare: Any, settings: Settings, ring: Any, small_model: Any) -> None:
@@ -98,7 +119,9 @@ def test_chat_with_privacy_panel(snap_compare: Any, settings: Settings, ring: An
         await chat.load_conversation(conv)
         await pilot.pause(0.3)
 
-    assert snap_compare(_app(settings, ring, small_model), terminal_size=SIZE, run_before=resumed)
+    assert snap_compare(
+        _app(settings, ring, small_model), terminal_size=SIZE, run_before=_then_steady(resumed)
+    )
 
 
 def test_chat_sources_tab(snap_compare: Any, settings: Settings, ring: Any, small_model: Any) -> None:
@@ -110,7 +133,9 @@ def test_chat_sources_tab(snap_compare: Any, settings: Settings, ring: Any, smal
         chat.query_one("#side").active = "tab-sources"
         await pilot.pause(0.3)
 
-    assert snap_compare(_app(settings, ring, small_model), terminal_size=SIZE, run_before=resumed)
+    assert snap_compare(
+        _app(settings, ring, small_model), terminal_size=SIZE, run_before=_then_steady(resumed)
+    )
 
 
 def test_conversations_list(snap_compare: Any, settings: Settings, ring: Any, small_model: Any) -> None:
@@ -121,7 +146,9 @@ def test_conversations_list(snap_compare: Any, settings: Settings, ring: Any, sm
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: getattr(pilot.app.screen, "items", None))
 
-    assert snap_compare(_app(settings, ring, small_model), terminal_size=SIZE, run_before=listed)
+    assert snap_compare(
+        _app(settings, ring, small_model), terminal_size=SIZE, run_before=_then_steady(listed)
+    )
 
 
 @pytest.mark.parametrize("key", ["f1", "f2"], ids=["help", "settings"])
@@ -133,7 +160,9 @@ def test_help_and_settings(
         await pilot.press(key)
         await pilot.pause(0.2)
 
-    assert snap_compare(_app(settings, ring, small_model), terminal_size=SIZE, run_before=opened)
+    assert snap_compare(
+        _app(settings, ring, small_model), terminal_size=SIZE, run_before=_then_steady(opened)
+    )
 
 
 def test_confirm_before_send(snap_compare: Any, settings: Settings, ring: Any, small_model: Any) -> None:
@@ -143,7 +172,9 @@ def test_confirm_before_send(snap_compare: Any, settings: Settings, ring: Any, s
         await pilot.app.push_screen(modal)
         await pilot.pause(0.2)
 
-    assert snap_compare(_app(settings, ring, small_model), terminal_size=SIZE, run_before=confirm)
+    assert snap_compare(
+        _app(settings, ring, small_model), terminal_size=SIZE, run_before=_then_steady(confirm)
+    )
 
 
 def test_error_dialog(snap_compare: Any, settings: Settings, ring: Any, small_model: Any) -> None:
@@ -154,4 +185,6 @@ def test_error_dialog(snap_compare: Any, settings: Settings, ring: Any, small_mo
         )
         await pilot.pause(0.2)
 
-    assert snap_compare(_app(settings, ring, small_model), terminal_size=SIZE, run_before=failed)
+    assert snap_compare(
+        _app(settings, ring, small_model), terminal_size=SIZE, run_before=_then_steady(failed)
+    )
