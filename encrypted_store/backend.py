@@ -121,10 +121,11 @@ class LocalBackend:
                 " used = excluded.used, ver = blocks.ver + 1",
                 (block, data, used),
             )
-            for tag, pos, payload in placed:
-                if not lo <= pos < lo + N:
-                    raise InputError("A record was placed outside its block.", "Report this as a bug.")
-                conn.execute("UPDATE records SET pos = ?, payload = ? WHERE tag = ?", (pos, payload, tag))
+            if any(not lo <= pos < lo + N for _t, pos, _p in placed):
+                raise InputError("A record was placed outside its block.", "Report this as a bug.")
+            conn.executemany(
+                "UPDATE records SET pos = ?, payload = ? WHERE tag = ?", [(q, pl, t) for t, q, pl in placed]
+            )
         return block
 
     def drop_block(self, block: int) -> None:

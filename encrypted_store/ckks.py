@@ -1,19 +1,18 @@
-"""CKKS through SEAL (tenseal.sealapi), client side: key generation, block encryption, decryption.
+"""CKKS, client side: parameters and keys through SEAL (tenseal.sealapi); encryption in numpy.
 
 Parameters: N=4096 with one 43-bit prime (128-bit secure: SEAL allows 109 bits at N=4096), no key
-switching at all, so the server needs no evaluation keys. A block encrypts 4096 records column-packed:
+switching at all, so the server needs no evaluation key. A block encrypts 4096 records column-packed:
 ciphertext d holds dimension d of every record, two records per slot (real and imaginary part).
-Ciphertexts leave this module as their NTT-form RNS coefficients, centred and stored as float64,
-which is what the exact linear-algebra scan (`encrypted_store.scan`) works on.
+Ciphertexts are SEAL's (same encoding, NTT layout and equations; the tests decrypt ours with SEAL and
+SEAL's with ours), produced batched in numpy because SEAL's Python binding can only hand
+coefficients over through files. They leave as NTT-form coefficients, centred, in float64.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import shutil
-import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import StoreError
+from encrypted_store.ntt import Ntt, mulmod
 
 N = 4096
 PRIME_BITS = 43
@@ -29,9 +29,6 @@ SCALE_BITS = 24  # DB scale: scale x 2^query_bits x |slot| must stay below p/2
 QUERY_BITS = 17  # plaintext query quantization
 ENC_QUERY_BITS = 17  # encrypted query scale
 RECORDS_PER_BLOCK = N  # N/2 slots x (real, imaginary)
-
-_MAGIC = 0xA15E
-_HDR = struct.Struct("<HBBBBHQ")
 
 
 def params_dict() -> dict[str, Any]:
@@ -86,128 +83,136 @@ def generate_secret_key(params: dict[str, Any]) -> bytes:
         return (tmp / "sk").read_bytes()
 
 
-def _parse(raw: bytes) -> tuple[bytes, int, np.ndarray]:
-    """SEAL ciphertext file -> (parms_id, size, coefficients uint64 (size, N))."""
-    magic, _hs, _maj, _min, compr, _r, total = _HDR.unpack_from(raw)
-    if magic != _MAGIC:
-        raise StoreError("A SEAL ciphertext has a bad header.", "Re-index; the store may be corrupt.")
-    body = raw[16:total]
-    if compr == 2:
-        import zstandard
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
-        body = zstandard.ZstdDecompressor().decompress(body, max_output_size=1 << 24)
-    elif compr != 0:
-        raise StoreError("Unsupported SEAL compression.", "Upgrade the assistant.")
-    size = struct.unpack_from("<Q", body, 33)[0]
-    coeffs = np.frombuffer(body, dtype="<u8", offset=97, count=size * N).reshape(size, N)
-    return body[:32], size, coeffs
+
+def uniform_mod(p: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Uniform integers in [0, p) from the OS CSPRNG (rejection sampling: no modulo bias)."""
+    bits = p.bit_length()
+    count = int(np.prod(shape))
+    out = np.frombuffer(os.urandom(8 * count), dtype=np.uint64) & np.uint64((1 << bits) - 1)
+    out = out.astype(np.int64)
+    bad = np.flatnonzero(out >= p)
+    while bad.size:
+        fresh = np.frombuffer(os.urandom(8 * bad.size), dtype=np.uint64) & np.uint64((1 << bits) - 1)
+        out[bad] = fresh.astype(np.int64)
+        bad = bad[out[bad] >= p]
+    return out.reshape(shape)
+
+
+def small_error(shape: tuple[int, ...]) -> np.ndarray:
+    """Centred binomial noise, eta = 21 (sigma 3.24, SEAL's default is a clipped normal with 3.2)."""
+    raw = np.frombuffer(os.urandom(6 * int(np.prod(shape))), dtype=np.uint8).reshape(-1, 6)
+    low5 = np.uint8(0x1F)
+    plus = _POPCOUNT[raw[:, 0]] + _POPCOUNT[raw[:, 1]] + _POPCOUNT[raw[:, 2] & low5]
+    minus = _POPCOUNT[raw[:, 3]] + _POPCOUNT[raw[:, 4]] + _POPCOUNT[raw[:, 5] & low5]
+    return (plus - minus).reshape(shape)
 
 
 class CkksKit:
-    """SEAL objects for one key; `secret` is None on a host that only needs the parameters."""
+    """CKKS for one secret key, in numpy: SEAL's encoding, NTT layout and decryption equation.
+
+    Encryption is SEAL's symmetric one (c1 = a uniform, c0 = -a*s + e + m, NTT form), so SEAL's
+    own decryptor opens these ciphertexts and this class opens SEAL's (checked in the tests).
+    """
 
     def __init__(self, params: dict[str, Any], secret: bytes | None) -> None:
-        from tenseal import sealapi
-
         self.params = params
         self.prime = int(params["prime"])
         self.scale = float(2 ** params["scale_bits"])
-        self._s = sealapi
-        self.ctx = _context(self.prime)
-        self.encoder = sealapi.CKKSEncoder(self.ctx)
-        self._tmp = Path(tempfile.mkdtemp(prefix="pa-seal-", dir=_scratch_root()))
-        atexit.register(shutil.rmtree, self._tmp, True)
-        self.encryptor = self.decryptor = None
+        self.ntt = Ntt(self.prime, N)
+        exps = np.array([pow(3, i, 2 * N) for i in range(N // 2)], dtype=np.int64)
+        self._slot_pos = (exps - 1) // 2  # slot i is the evaluation at zeta^(3^i)
+        self._conj_pos = (2 * N - exps - 1) // 2
+        k = np.arange(N)
+        self._zeta = np.exp(1j * np.pi * k / N)
+        self.s_ntt = self.s2_ntt = None
         if secret is not None:
-            key = sealapi.SecretKey()
-            path = self._tmp / "sk"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secret)
-            try:
-                key.load(self.ctx, str(path))
-            finally:
-                path.unlink()
-            self.encryptor = sealapi.Encryptor(self.ctx, key)
-            self.decryptor = sealapi.Decryptor(self.ctx, key)
-        self._parms_id = self._probe_parms_id()
+            self.s_ntt = secret_ntt(params, secret)
+            self.s2_ntt = mulmod(self.s_ntt, self.s_ntt, self.prime)
 
     def close(self) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        """Nothing to release; kept for symmetry with the backends."""
 
-    def _probe_parms_id(self) -> bytes:
-        from tenseal import sealapi
+    def _need_key(self) -> np.ndarray:
+        if self.s_ntt is None:
+            raise StoreError("No secret key loaded.", "Unlock the keys first.")
+        return self.s_ntt
 
-        keygen_ctx = sealapi.KeyGenerator(self.ctx)
-        enc = sealapi.Encryptor(self.ctx, keygen_ctx.secret_key())
-        ct = sealapi.Ciphertext()
-        enc.encrypt_zero_symmetric(ct)
-        return self._coeffs(ct)[0]
+    def encode(self, slots: np.ndarray, scale: float) -> np.ndarray:
+        """(B, N/2) complex slot values -> (B, N) int64 plaintext coefficients (not reduced)."""
+        spread = np.zeros((slots.shape[0], N), dtype=np.complex128)
+        spread[:, self._slot_pos] = slots
+        spread[:, self._conj_pos] = np.conj(slots)
+        coeffs = (np.fft.fft(spread, axis=1) * np.conj(self._zeta)).real / N
+        return np.rint(coeffs * scale).astype(np.int64)
 
-    def _coeffs(self, ct: Any) -> tuple[bytes, int, np.ndarray]:
-        path = str(self._tmp / "ct")
-        ct.save(path)
-        with open(path, "rb") as fh:
-            return _parse(fh.read())
+    def decode(self, coeffs: np.ndarray) -> np.ndarray:
+        """(B, N) centred coefficients -> (B, N/2) complex slot values (unscaled)."""
+        evals = np.fft.ifft(coeffs * self._zeta, axis=1) * N
+        return evals[:, self._slot_pos]
 
-    def centred(self, coeffs: np.ndarray) -> np.ndarray:
-        """uint64 residues mod p -> float64 in (-p/2, p/2] (exact: p < 2^53)."""
-        signed = coeffs.astype(np.int64)
-        signed[signed > self.prime // 2] -= self.prime
-        return signed.astype(np.float64)
+    def _encrypt(self, plain_ntt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """NTT-form plaintexts (B, N) in [0, p) -> (c0, c1), each (B, N) in [0, p)."""
+        s, p = self._need_key(), self.prime
+        a = uniform_mod(p, plain_ntt.shape)
+        c0 = (plain_ntt - mulmod(a, np.broadcast_to(s, a.shape), p)) % p
+        return c0, a
 
     def encrypt_block(self, vectors: np.ndarray) -> np.ndarray:
         """(n <= 4096, D) float32 -> (N, 2, D) float64 NTT coefficients (j, polynomial, dimension)."""
-        if self.encryptor is None:
-            raise StoreError("No secret key loaded.", "Unlock the keys first.")
         n, dim = vectors.shape
         padded = np.zeros((RECORDS_PER_BLOCK, dim), dtype=np.float64)
         padded[:n] = vectors
-        slots = padded[0::2] + 1j * padded[1::2]  # (N/2, D)
         out = np.empty((N, 2, dim), dtype=np.float64)
-        pt = self._s.Plaintext()
-        ct = self._s.Ciphertext()
-        for d in range(dim):
-            self.encoder.encode(slots[:, d].tolist(), self.scale, pt)
-            self.encryptor.encrypt_symmetric(pt, ct)
-            _pid, size, coeffs = self._coeffs(ct)
-            out[:, :, d] = self.centred(coeffs).T
+        for start in range(0, dim, 64):  # bounded memory: 64 ciphertexts at a time
+            cols = slice(start, min(dim, start + 64))
+            slots = (padded[0::2, cols] + 1j * padded[1::2, cols]).T  # (b, N/2)
+            plain = self.encode(slots, self.scale) + small_error((slots.shape[0], N))
+            c0, c1 = self._encrypt(self.ntt.forward(plain % self.prime))
+            out[:, 0, cols] = self.centred(c0).T
+            out[:, 1, cols] = self.centred(c1).T
         return out
 
     def encrypt_broadcast(self, values: np.ndarray, scale: float) -> np.ndarray:
-        """Each value in all slots, one fresh ciphertext each: (D,) -> (D, 2, N) uint64."""
-        if self.encryptor is None:
-            raise StoreError("No secret key loaded.", "Unlock the keys first.")
-        out = np.empty((len(values), 2, N), dtype=np.uint64)
-        pt = self._s.Plaintext()
-        ct = self._s.Ciphertext()
-        for d, value in enumerate(values):
-            self.encoder.encode(float(value), scale, pt)
-            self.encryptor.encrypt_symmetric(pt, ct)
-            out[d] = self._coeffs(ct)[2]
+        """Each value in every slot (a constant polynomial), fresh ciphertexts: (D,) -> (D, 2, N) int64."""
+        p = self.prime
+        noise = self.ntt.forward(small_error((len(values), N)) % p)
+        constant = np.rint(np.asarray(values, dtype=np.float64) * scale).astype(np.int64) % p
+        c0, c1 = self._encrypt((noise + constant[:, None]) % p)
+        return np.stack([c0, c1], axis=1)
+
+    def centred(self, residues: np.ndarray) -> np.ndarray:
+        """Residues mod p -> float64 in (-p/2, p/2] (exact: p < 2^53)."""
+        signed = residues.astype(np.int64)
+        signed -= self.prime * (signed > self.prime // 2)
+        return signed.astype(np.float64)
+
+    def decrypt(self, cts: np.ndarray, divisor: float) -> np.ndarray:
+        """(M, size 2 or 3, N) residues -> (M, N) slot values / divisor, in record order."""
+        s, p = self._need_key(), self.prime
+        c = cts.astype(np.int64)
+        m = (c[:, 0] + mulmod(c[:, 1], np.broadcast_to(s, c[:, 1].shape), p)) % p
+        if c.shape[1] == 3:
+            m = (m + mulmod(c[:, 2], np.broadcast_to(self.s2_ntt, c[:, 2].shape), p)) % p
+        z = self.decode(self.centred(self.ntt.inverse(m))) / divisor
+        out = np.empty((len(c), N), dtype=np.float64)
+        out[:, 0::2] = z.real
+        out[:, 1::2] = z.imag
         return out
 
-    def decrypt(self, coeffs: np.ndarray, scale: float) -> np.ndarray:
-        """Result ciphertexts (m, size, N) uint64 residues -> slot values (m, N) float64.
 
-        Slot pairs come back as [real parts..., imaginary parts] interleaved to record order.
-        """
-        if self.decryptor is None:
-            raise StoreError("No secret key loaded.", "Unlock the keys first.")
-        m, size, _n = coeffs.shape
-        out = np.empty((m, N), dtype=np.float64)
-        path = str(self._tmp / "res")
-        ct = self._s.Ciphertext()
-        pt = self._s.Plaintext()
-        head = self._parms_id + struct.pack("<BQQQdQ", 1, size, N, 1, scale, 1)
-        inner = _HDR.pack(_MAGIC, 16, 4, 3, 0, 0, 24 + 8 * size * N)
-        for i in range(m):
-            body = head + inner + struct.pack("<Q", size * N) + np.ascontiguousarray(coeffs[i]).tobytes()
-            with open(path, "wb") as fh:
-                fh.write(_HDR.pack(_MAGIC, 16, 4, 3, 0, 0, 16 + len(body)) + body)
-            ct.load(self.ctx, path)
-            self.decryptor.decrypt(ct, pt)
-            z = np.asarray(self.encoder.decode_complex(pt))
-            out[i, 0::2] = z.real
-            out[i, 1::2] = z.imag
-        return out
+def secret_ntt(params: dict[str, Any], secret: bytes) -> np.ndarray:
+    """The SEAL secret key's NTT-form coefficients (loaded through SEAL from its own format)."""
+    from tenseal import sealapi
+
+    ctx = _context(int(params["prime"]))
+    key = sealapi.SecretKey()
+    with _scratch() as tmp:
+        path = tmp / "sk"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secret)
+        key.load(ctx, str(path))
+    plain = key.data()
+    return np.array([plain.data(i) for i in range(N)], dtype=np.int64)

@@ -57,6 +57,7 @@ def top_k(
     pending: list[tuple[Row, RecordIn]],
     k: int,
     flt: SearchFilter,
+    window: int = 4,
 ) -> list[list[Hit]]:
     """Per query row: the k best records that open cleanly and pass the filters."""
     if k <= 0:
@@ -65,7 +66,7 @@ def top_k(
     results = []
     for qi in range(len(q)):
         row_scores = scores[qi]
-        want = min(len(row_scores), 4 * k + 16)
+        want = min(len(row_scores), window * k + 4 * window)
         chosen: dict[str, tuple[float, RecordIn]] = {}
         for _r, rec in pending:
             if passes(rec.meta, flt):

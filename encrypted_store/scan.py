@@ -81,22 +81,36 @@ def scan_plain(group: np.ndarray, query: PlainQuery, prime: int) -> np.ndarray:
     return _combine(partial, prime, query.radix_bits)
 
 
-def scan_encrypted(group: np.ndarray, enc_query: np.ndarray, prime: int, chunk: int = 512) -> np.ndarray:
-    """(N, g, 2, D) blocks x (D, 2, N) uint64 query ciphertexts -> (g, 3, N) uint64 products.
+def float_digits(values: np.ndarray, radix_bits: int, count: int) -> np.ndarray:
+    """Balanced base-2^r digits in float64 (exact: |values| < 2^53): (...) -> (..., count)."""
+    base = float(1 << radix_bits)
+    rest = values.astype(np.float64)
+    out = np.empty((count, *values.shape), dtype=np.float64)  # contiguous writes, one move at the end
+    for i in range(count):
+        high = np.rint(rest / base)
+        np.subtract(rest, high * base, out=out[i])
+        rest = high
+    if np.any(rest != 0):
+        raise StoreError("Query value out of range for its digit split.", "Report this as a bug.")
+    return np.ascontiguousarray(np.moveaxis(out, 0, -1))
 
-    Output polynomials: x0*q0, x0*q1 + x1*q0, x1*q1 (a size-3 ciphertext: the client's decryptor
+
+def scan_encrypted(group: np.ndarray, enc_query: np.ndarray, prime: int, chunk: int = 512) -> np.ndarray:
+    """(N, g, 2, D) blocks x (D, 2, N) query ciphertexts (residues) -> (g, 3, N) uint64 products.
+
+    Output polynomials: x0*q0, x0*q1 + x1*q0, x1*q1 (a size-3 ciphertext: the client's decryption
     handles it, so the server needs no relinearization key).
     """
     n, g, _polys, dim = group.shape
     levels = -(-(int(prime).bit_length() + 1) // ENC_RADIX_BITS)
     centred = enc_query.astype(np.int64)
-    centred[centred > prime // 2] -= prime
+    centred -= prime * (centred > prime // 2)
+    by_position = np.ascontiguousarray(centred.transpose(2, 0, 1))  # (N, D, 2)
     out = np.empty((g, 3, n), dtype=np.uint64)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        # digits (L, D, 2, c) -> weights (c, D, 2*L): column poly*L + level
-        dig = signed_digits(centred[:, :, start:stop], ENC_RADIX_BITS, levels)
-        weights = dig.transpose(3, 1, 2, 0).reshape(stop - start, dim, 2 * levels).astype(np.float64)
+        # weights (c, D, 2*L): column poly*L + level
+        weights = float_digits(by_position[start:stop], ENC_RADIX_BITS, levels).reshape(stop - start, dim, -1)
         check_exact(prime // 2, weights)
         prod = np.matmul(group[start:stop].reshape(stop - start, g * 2, dim), weights)
         prod = prod.reshape(stop - start, g, 2, 2, levels).transpose(4, 1, 2, 3, 0)  # L, g, x, q, c

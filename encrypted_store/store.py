@@ -191,7 +191,9 @@ class EncryptedStore:
         q = ranking.check_queries(queries, self.dim)
         scores, positions = self.encrypted_scores(q, encrypted_query=encrypted_query)
         pend = [(r, rec) for r in self.backend.pending() if (rec := self._open(r)) is not None]
-        return ranking.top_k(self, q, scores, positions, pend, k, filters or SearchFilter())
+        # encrypted queries carry ~100x more CKKS noise: re-rank a wider candidate window
+        window = 16 if encrypted_query else 4
+        return ranking.top_k(self, q, scores, positions, pend, k, filters or SearchFilter(), window)
 
     def encrypted_scores(
         self, q: np.ndarray, *, encrypted_query: bool = False
@@ -208,8 +210,8 @@ class EncryptedStore:
         nb, nq = res.cts.shape[:2]
         if nb == 0:
             return np.zeros((len(q), 0)), np.zeros(0, dtype=np.int64)
-        slots = self.kit.decrypt(res.cts.reshape(nb * nq, res.cts.shape[2], N), self.kit.scale)
-        slots = slots.reshape(nb, nq, N) / qscale
+        slots = self.kit.decrypt(res.cts.reshape(nb * nq, res.cts.shape[2], N), self.kit.scale * qscale)
+        slots = slots.reshape(nb, nq, N)
         live = res.live.copy()
         for i, block in enumerate(res.blocks):
             expected = q.astype(np.float64) @ self.canary(int(block)).astype(np.float64)
