@@ -56,6 +56,7 @@ class EncryptedStore:
                 "Use the embedding model the store was built with, or index into a new ASSISTANT_HOME.",
             )
         self._warnings: list[str] = []
+        self._damaged: set[int] = set()
 
     # ---- helpers ---------------------------------------------------------------------------
     def _tag(self, record_id: str) -> bytes:
@@ -152,7 +153,12 @@ class EncryptedStore:
     def compact(self, min_live: float = 0.5) -> int:
         """Re-encrypt blocks whose live share fell below `min_live`; returns how many were dropped."""
         dropped = 0
+        damaged = self.damaged_blocks()
         for block, used in self.backend.blocks():
+            if block in damaged:
+                self.backend.drop_block(block)
+                dropped += 1
+                continue
             rows = self.backend.block_rows(block)
             if used == N and len(rows) >= min_live * (N - 1):
                 continue
@@ -163,6 +169,11 @@ class EncryptedStore:
         self.flush()
         self.backend.vacuum()
         return dropped
+
+    def damaged_blocks(self) -> set[int]:
+        """Blocks whose canary does not decrypt to its expected score (tampered or corrupt)."""
+        self.encrypted_scores(self.canary(-1)[None, :])
+        return set(self._damaged)
 
     # ---- reads -----------------------------------------------------------------------------
     def get(self, ids: Sequence[str]) -> list[Record]:
@@ -178,6 +189,20 @@ class EncryptedStore:
 
     def count(self) -> int:
         return int(self.backend.info()["count"])
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and sizes; nothing private."""
+        info = self.backend.info()
+        blocks = self.backend.blocks()
+        return {
+            "records": info["count"],
+            "pending": info["pending"],
+            "blocks": len(blocks),
+            "dim": self.dim,
+            "ciphertext_bytes": len(blocks) * N * 2 * self.dim * 8,
+            "server_key_bytes": 0,
+            "remote": type(self.backend).__name__ != "LocalBackend",
+        }
 
     def search(
         self,
@@ -213,10 +238,12 @@ class EncryptedStore:
         slots = self.kit.decrypt(res.cts.reshape(nb * nq, res.cts.shape[2], N), self.kit.scale * qscale)
         slots = slots.reshape(nb, nq, N)
         live = res.live.copy()
+        self._damaged = set()
         for i, block in enumerate(res.blocks):
             expected = q.astype(np.float64) @ self.canary(int(block)).astype(np.float64)
             if np.max(np.abs(slots[i, :, 0] - expected)) > 1e-2:
                 live[i] = False
+                self._damaged.add(int(block))
                 self._warnings.append(
                     f"encrypted block {int(block)} failed its integrity check; its records were skipped "
                     "(run `assistant store compact --rebuild`)"

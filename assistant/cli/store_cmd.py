@@ -1,0 +1,98 @@
+"""`assistant store`: run the untrusted store server; inspect and compact the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from assistant.cli.output import note, print_json
+from assistant.config import load_settings
+
+
+@click.group()
+def store() -> None:
+    """The encrypted vector store: serve it, inspect it, compact it."""
+
+
+@store.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8765, show_default=True, help="TCP port (0 picks a free one).")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file to serve (default: store.db in ASSISTANT_HOME).",
+)
+@click.option("--max-body-mb", default=256, show_default=True, help="Largest request body accepted.")
+def serve(host: str, port: int, db_path: Path | None, max_body_mb: int) -> None:
+    """Serve the encrypted store over HTTP; it never holds a key.
+
+    The bearer token comes from ASSISTANT_STORE_TOKEN, or a fresh one is generated and printed.
+
+    Example: ASSISTANT_STORE_TOKEN=s3cret assistant store serve --port 8765
+    """
+    import secrets
+
+    from encrypted_store.server import serve as make_server
+
+    settings = load_settings()
+    token = settings.store_token.get_secret_value() if settings.store_token else None
+    if not token:
+        token = secrets.token_urlsafe(24)
+        note(f"generated token (set ASSISTANT_STORE_TOKEN={token} on the client)")
+    server = make_server(db_path or settings.store_path, host, port, token, max_body_mb * 1024 * 1024)
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"store server listening on http://{bound_host}:{bound_port}", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _open():  # type: ignore[no-untyped-def]
+    from assistant.cli.session import open_keyring
+    from encrypted_store import open_store
+
+    settings = load_settings()
+    return open_store(settings, open_keyring(settings))
+
+
+@store.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def info(as_json: bool) -> None:
+    """Counts and sizes of the store (needs the passphrase to check the keys match).
+
+    Example: assistant store info --json
+    """
+    st = _open()
+    try:
+        stats = st.stats()
+    finally:
+        st.close()
+    if as_json:
+        print_json(stats)
+    else:
+        for key, value in stats.items():
+            click.echo(f"{key}: {value}")
+
+
+@store.command()
+@click.option("--min-live", default=0.5, show_default=True, help="Rebuild blocks with fewer live records.")
+def compact(min_live: float) -> None:
+    """Re-encrypt sparse or damaged blocks from the sealed records and reclaim space.
+
+    Example: assistant store compact
+    """
+    st = _open()
+    try:
+        dropped = st.compact(min_live=min_live)
+        warnings = st.last_warnings
+    finally:
+        st.close()
+    note(f"rebuilt {dropped} block(s)")
+    for warning in warnings:
+        note(f"warning: {warning}")

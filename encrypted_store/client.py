@@ -1,0 +1,113 @@
+"""The HTTP client of `assistant store serve`, with the same methods as `LocalBackend`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import numpy as np
+
+from assistant.errors import AuthError, StoreError
+from encrypted_store import scan, wire
+from encrypted_store.backend import Row, ScanResult
+
+
+class HttpBackend:
+    """Talks to a store server; the client keeps all keys, the server sees only what it stores."""
+
+    def __init__(self, url: str, token: str | None, timeout: float = 120.0) -> None:
+        if not token:
+            raise AuthError(
+                "A store server is configured but no token is set.",
+                "Set ASSISTANT_STORE_TOKEN to the token `assistant store serve` printed.",
+            )
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+
+    def _call(
+        self, method: str, header: dict[str, Any] | None = None, arrays: dict[str, np.ndarray] | None = None
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        try:
+            resp = self._http.post(f"{self.url}/v1/{method}", content=wire.pack(header or {}, arrays))
+        except httpx.HTTPError as exc:
+            raise StoreError(
+                f"The store server at {self.url} is unreachable ({type(exc).__name__}).",
+                "Start it with `assistant store serve`, or unset ASSISTANT_STORE_URL to use the local store.",
+            ) from None
+        if resp.status_code == 200:
+            return wire.unpack(resp.content)
+        try:
+            err = resp.json()
+            title, next_step = err["title"], err.get("next_step", "")
+        except (ValueError, KeyError, TypeError):
+            title, next_step = f"The store server answered HTTP {resp.status_code}.", ""
+        if resp.status_code == 401:
+            raise AuthError(f"Store server: {title}", next_step)
+        raise StoreError(f"Store server: {title}", next_step or "Check the server's log.")
+
+    @staticmethod
+    def _rows(header: dict[str, Any]) -> list[Row]:
+        return [Row(wire.unb64(t), wire.unb64(d), p, wire.unb64(pl)) for t, d, p, pl in header["rows"]]
+
+    def info(self) -> dict[str, Any]:
+        return self._call("info")[0]
+
+    def setup(self, meta: dict[str, Any]) -> dict[str, Any]:
+        return self._call("setup", {"meta": meta})[0]
+
+    def append(self, rows: list[tuple[bytes, bytes, bytes]]) -> None:
+        for i in range(0, len(rows), 2000):  # stays far below the server's body limit
+            part = rows[i : i + 2000]
+            self._call("append", {"rows": [[wire.b64(t), wire.b64(d), wire.b64(p)] for t, d, p in part]})
+
+    def delete(self, tags: list[bytes]) -> int:
+        return int(self._call("delete", {"tags": [wire.b64(t) for t in tags]})[0]["count"])
+
+    def delete_doc(self, doc: bytes) -> int:
+        return int(self._call("delete_doc", {"doc": wire.b64(doc)})[0]["count"])
+
+    def fetch(self, tags: list[bytes] | None = None, positions: list[int] | None = None) -> list[Row]:
+        header = {"tags": [wire.b64(t) for t in tags or []], "positions": [int(p) for p in positions or []]}
+        return self._rows(self._call("fetch", header)[0])
+
+    def pending(self) -> list[Row]:
+        return self._rows(self._call("pending")[0])
+
+    def block_rows(self, block: int) -> list[Row]:
+        return self._rows(self._call("block_rows", {"block": block})[0])
+
+    def blocks(self) -> list[tuple[int, int]]:
+        return [(int(a), int(b)) for a, b in self._call("blocks")[0]["blocks"]]
+
+    def write_block(self, block: int | None, data: bytes, placed: list[tuple[bytes, int, bytes]]) -> int:
+        header = {"block": block, "placed": [[wire.b64(t), p, wire.b64(pl)] for t, p, pl in placed]}
+        return int(
+            self._call("write_block", header, {"data": np.frombuffer(data, dtype=np.float64)})[0]["block"]
+        )
+
+    def drop_block(self, block: int) -> None:
+        self._call("drop_block", {"block": block})
+
+    def scan_plain(self, query: scan.PlainQuery, dim: int, prime: int) -> ScanResult:
+        header = {"queries": query.queries, "levels": query.levels, "radix_bits": query.radix_bits}
+        _h, a = self._call("scan_plain", header, {"weights": query.weights})
+        return ScanResult(a["blocks"], a["cts"], a["live"])
+
+    def scan_encrypted(self, enc_queries: np.ndarray, dim: int, prime: int) -> ScanResult:
+        _h, a = self._call("scan_encrypted", {}, {"enc": enc_queries.astype(np.int64)})
+        return ScanResult(a["blocks"], a["cts"], a["live"])
+
+    def manifest_put(self, tag: bytes, value: bytes) -> None:
+        self._call("manifest_put", {"tag": wire.b64(tag), "value": wire.b64(value)})
+
+    def manifest_all(self) -> list[tuple[bytes, bytes]]:
+        return [(wire.unb64(t), wire.unb64(v)) for t, v in self._call("manifest_all")[0]["items"]]
+
+    def manifest_delete(self, tag: bytes) -> None:
+        self._call("manifest_delete", {"tag": wire.b64(tag)})
+
+    def vacuum(self) -> None:
+        self._call("vacuum")
+
+    def close(self) -> None:
+        self._http.close()

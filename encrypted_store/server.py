@@ -1,0 +1,167 @@
+"""`assistant store serve`: the untrusted store host over HTTP (stdlib server, one thread per request).
+
+It holds ciphertexts, HMAC tags and sealed blobs, never a key. Every request needs the bearer token
+(compared in constant time); bodies above `max_body` are refused before they are read.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import AssistantError
+from encrypted_store import scan, wire
+from encrypted_store.backend import LocalBackend, Row, ScanResult
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_BODY = 256 * 1024 * 1024  # a few 25 MB blocks or encrypted queries per request
+Reply = tuple[dict[str, Any], dict[str, np.ndarray]]
+
+
+def _rows(rows: list[Row]) -> dict[str, Any]:
+    return {"rows": [[wire.b64(r.tag), wire.b64(r.doc), r.pos, wire.b64(r.payload)] for r in rows]}
+
+
+def _scan(res: ScanResult) -> Reply:
+    return {}, {"blocks": res.blocks, "cts": res.cts, "live": res.live}
+
+
+def _dispatch(backend: LocalBackend) -> dict[str, Callable[[dict[str, Any], dict[str, np.ndarray]], Reply]]:
+    """Method name -> handler(header, arrays) -> (header, arrays). The server's own meta wins."""
+
+    def meta() -> tuple[int, int]:
+        info = backend.info()
+        return int(info["dim"]), int(info["ckks"]["prime"])
+
+    def scan_plain(h: dict[str, Any], a: dict[str, np.ndarray]) -> Reply:
+        dim, prime = meta()
+        query = scan.PlainQuery(a["weights"], int(h["queries"]), int(h["levels"]), int(h["radix_bits"]))
+        if query.weights.shape != (dim, query.queries * query.levels) or query.radix_bits > 8:
+            raise AssistantError("Query shape does not match the store.", "Check the embedding dimension.")
+        return _scan(backend.scan_plain(query, dim, prime))
+
+    def scan_encrypted(h: dict[str, Any], a: dict[str, np.ndarray]) -> Reply:
+        dim, prime = meta()
+        enc = a["enc"]
+        if enc.ndim != 4 or enc.shape[1:] != (dim, 2, 4096) or np.any(enc >= prime):
+            raise AssistantError(
+                "Encrypted query does not match the store.", "Check the embedding dimension."
+            )
+        return _scan(backend.scan_encrypted(enc, dim, prime))
+
+    def unb(items: list[str]) -> list[bytes]:
+        return [wire.unb64(x) for x in items]
+
+    return {
+        "info": lambda h, a: (backend.info(), {}),
+        "setup": lambda h, a: (backend.setup(h["meta"]), {}),
+        "append": lambda h, a: (
+            backend.append([(wire.unb64(t), wire.unb64(d), wire.unb64(p)) for t, d, p in h["rows"]]) or {},
+            {},
+        ),
+        "delete": lambda h, a: ({"count": backend.delete(unb(h["tags"]))}, {}),
+        "delete_doc": lambda h, a: ({"count": backend.delete_doc(wire.unb64(h["doc"]))}, {}),
+        "fetch": lambda h, a: (_rows(backend.fetch(unb(h.get("tags") or []), h.get("positions"))), {}),
+        "pending": lambda h, a: (_rows(backend.pending()), {}),
+        "block_rows": lambda h, a: (_rows(backend.block_rows(int(h["block"]))), {}),
+        "blocks": lambda h, a: ({"blocks": backend.blocks()}, {}),
+        "write_block": lambda h, a: (
+            {
+                "block": backend.write_block(
+                    h["block"],
+                    a["data"].tobytes(),
+                    [(wire.unb64(t), int(p), wire.unb64(pl)) for t, p, pl in h["placed"]],
+                )
+            },
+            {},
+        ),
+        "drop_block": lambda h, a: (backend.drop_block(int(h["block"])) or {}, {}),
+        "scan_plain": scan_plain,
+        "scan_encrypted": scan_encrypted,
+        "manifest_put": lambda h, a: (
+            backend.manifest_put(wire.unb64(h["tag"]), wire.unb64(h["value"])) or {},
+            {},
+        ),
+        "manifest_all": lambda h, a: (
+            {"items": [[wire.b64(t), wire.b64(v)] for t, v in backend.manifest_all()]},
+            {},
+        ),
+        "manifest_delete": lambda h, a: (backend.manifest_delete(wire.unb64(h["tag"])) or {}, {}),
+        "vacuum": lambda h, a: (backend.vacuum() or {}, {}),
+    }
+
+
+class StoreServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, db_path: Path, host: str, port: int, token: str, max_body: int = DEFAULT_MAX_BODY):
+        self.backend = LocalBackend(db_path)
+        self.methods = _dispatch(self.backend)
+        self.token = token.encode()
+        self.max_body = max_body
+        super().__init__((host, port), _Handler)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.backend.close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: StoreServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("store server: " + format, *args)  # method and status only; bodies are never logged
+
+    def _send(self, status: int, body: bytes, ctype: str = "application/octet-stream") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, title: str, next_step: str = "") -> None:
+        self.close_connection = True
+        self._send(status, json.dumps({"title": title, "next_step": next_step}).encode(), "application/json")
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        auth = self.headers.get("Authorization", "")
+        if not hmac.compare_digest(auth.encode(), b"Bearer " + self.server.token):
+            return self._error(
+                401, "Missing or wrong bearer token.", "Set ASSISTANT_STORE_TOKEN to the server's token."
+            )
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            return self._error(411, "Content-Length required.")
+        if length < 0 or length > self.server.max_body:
+            return self._error(
+                413, f"Request body too large ({length} bytes).", "Send fewer records per call."
+            )
+        name = self.path.removeprefix("/v1/")
+        handler = self.server.methods.get(name)
+        body = self.rfile.read(length)
+        if handler is None:
+            return self._error(404, f"Unknown store method {name!r}.")
+        try:
+            header, arrays = wire.unpack(body)
+            reply = wire.pack(*handler(header, arrays))
+        except AssistantError as exc:
+            return self._error(400, exc.title, exc.next_step)
+        except (KeyError, TypeError, ValueError) as exc:
+            return self._error(
+                400, f"Bad request ({type(exc).__name__}).", "Check client and server versions."
+            )
+        self._send(200, reply)
+
+
+def serve(db_path: Path, host: str, port: int, token: str, max_body: int = DEFAULT_MAX_BODY) -> StoreServer:
+    """A bound server (call serve_forever()); port 0 picks a free port (see server_address)."""
+    return StoreServer(db_path, host, port, token, max_body)
