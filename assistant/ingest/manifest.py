@@ -1,0 +1,129 @@
+"""The indexer's per-file state, kept in the store's sealed manifest, and crash recovery.
+
+Manifest keys are HMACs of the file path (`doc_key`), so the store host never sees a path; the sealed
+value holds the path, content hash and chunk count. While a batch of files is being written, a
+journal entry names its documents: if the process dies before the batch is done, the next run
+removes whatever part of that batch reached the store (`recover`), so a kill never leaves stray or
+half-indexed files behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from encrypted_store.api import Store
+
+JOURNAL_KEY = "indexer/journal"
+DOC_KEY_PURPOSE = "doc-key"
+
+
+class KeyringLike(Protocol):
+    def subkey(self, purpose: str) -> bytes: ...
+
+
+class DocKeys:
+    """path -> opaque document key (HMAC-SHA256 under the keyring's "doc-key" subkey)."""
+
+    def __init__(self, keyring: KeyringLike) -> None:
+        self._key = keyring.subkey(DOC_KEY_PURPOSE)
+
+    def __call__(self, path: str) -> str:
+        return hmac.new(self._key, path.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class IndexedFile:
+    """One file as the manifest remembers it (what `assistant index --list` shows)."""
+
+    doc: str
+    path: str
+    sha256: str
+    size: int
+    chunks: int
+    source: str
+    indexed_at: str
+    fingerprint: str
+
+    @classmethod
+    def from_value(cls, doc: str, value: dict[str, Any]) -> IndexedFile:
+        return cls(
+            doc=doc,
+            path=str(value.get("path", "")),
+            sha256=str(value.get("sha256", "")),
+            size=int(value.get("size", 0)),
+            chunks=int(value.get("chunks", 0)),
+            source=str(value.get("source", "")),
+            indexed_at=str(value.get("indexed_at", "")),
+            fingerprint=str(value.get("fingerprint", "")),
+        )
+
+    def to_value(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "chunks": self.chunks,
+            "source": self.source,
+            "indexed_at": self.indexed_at,
+            "fingerprint": self.fingerprint,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.to_value().items() if k != "fingerprint"}
+
+
+def load(store: Store) -> dict[str, IndexedFile]:
+    """Indexed files by document key (the journal entry left out)."""
+    return {
+        key: IndexedFile.from_value(key, value)
+        for key, value in store.manifest_get_all().items()
+        if key != JOURNAL_KEY and "path" in value
+    }
+
+
+def begin_batch(store: Store, docs: Sequence[str]) -> None:
+    store.manifest_put(JOURNAL_KEY, {"docs": list(docs)})
+
+
+def end_batch(store: Store) -> None:
+    store.manifest_delete(JOURNAL_KEY)
+
+
+def recover(store: Store, done: dict[str, IndexedFile] | None = None) -> tuple[int, int]:
+    """Undo a batch that a kill interrupted; returns (files rolled back, chunks removed).
+
+    Files of the batch are forgotten entirely (chunks and manifest entry), so the run that follows
+    indexes them afresh, or drops them if they are gone.
+    """
+    journal = store.manifest_get_all().get(JOURNAL_KEY)
+    if not journal:
+        return 0, 0
+    chunks = 0
+    docs = [str(d) for d in journal.get("docs", [])]
+    for doc in docs:
+        chunks += store.delete_doc(doc)
+        store.manifest_delete(doc)
+        if done is not None:
+            done.pop(doc, None)
+    end_batch(store)
+    return len(docs), chunks
+
+
+def under(path: str, roots: Sequence[str]) -> bool:
+    """Is `path` one of `roots` or inside one of them?"""
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def forget(store: Store, roots: Sequence[str]) -> tuple[list[IndexedFile], int]:
+    """Remove every indexed file at or under `roots`; returns the files and the chunks removed."""
+    gone = [f for f in load(store).values() if under(f.path, roots)]
+    chunks = 0
+    for item in gone:
+        chunks += store.delete_doc(item.doc)
+        store.manifest_delete(item.doc)
+    return gone, chunks
