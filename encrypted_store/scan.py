@@ -82,17 +82,18 @@ def scan_plain(group: np.ndarray, query: PlainQuery, prime: int) -> np.ndarray:
 
 
 def float_digits(values: np.ndarray, radix_bits: int, count: int) -> np.ndarray:
-    """Balanced base-2^r digits in float64 (exact: |values| < 2^53): (...) -> (..., count)."""
+    """Balanced base-2^r digits in float64 (exact: |values| < 2^53): (c, P, D) -> (c, P, count, D)."""
     base = float(1 << radix_bits)
     rest = values.astype(np.float64)
-    out = np.empty((count, *values.shape), dtype=np.float64)  # contiguous writes, one move at the end
+    out = np.empty((values.shape[0], values.shape[1], count, values.shape[2]), dtype=np.float64)
+    high = np.empty_like(rest)
     for i in range(count):
-        high = np.rint(rest / base)
-        np.subtract(rest, high * base, out=out[i])
-        rest = high
+        np.rint(rest / base, out=high)
+        np.subtract(rest, high * base, out=out[:, :, i])
+        rest, high = high, rest
     if np.any(rest != 0):
         raise StoreError("Query value out of range for its digit split.", "Report this as a bug.")
-    return np.ascontiguousarray(np.moveaxis(out, 0, -1))
+    return out
 
 
 def scan_encrypted(group: np.ndarray, enc_query: np.ndarray, prime: int, chunk: int = 512) -> np.ndarray:
@@ -105,14 +106,16 @@ def scan_encrypted(group: np.ndarray, enc_query: np.ndarray, prime: int, chunk: 
     levels = -(-(int(prime).bit_length() + 1) // ENC_RADIX_BITS)
     centred = enc_query.astype(np.int64)
     centred -= prime * (centred > prime // 2)
-    by_position = np.ascontiguousarray(centred.transpose(2, 0, 1))  # (N, D, 2)
+    by_position = np.ascontiguousarray(centred.transpose(2, 1, 0))  # (N, 2, D)
     out = np.empty((g, 3, n), dtype=np.uint64)
+    bound = float(prime // 2)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        # weights (c, D, 2*L): column poly*L + level
-        weights = float_digits(by_position[start:stop], ENC_RADIX_BITS, levels).reshape(stop - start, dim, -1)
-        check_exact(prime // 2, weights)
-        prod = np.matmul(group[start:stop].reshape(stop - start, g * 2, dim), weights)
+        # (c, 2*L, D) rows poly*L + level; its transpose is the (c, D, 2*L) weight stack (no copy)
+        digits = float_digits(by_position[start:stop], ENC_RADIX_BITS, levels).reshape(stop - start, -1, dim)
+        if bound * float(np.abs(digits).sum(axis=-1).max()) >= EXACT:
+            check_exact(bound, np.full((1, 1), EXACT))  # raises the exactness error
+        prod = np.matmul(group[start:stop].reshape(stop - start, g * 2, dim), digits.transpose(0, 2, 1))
         prod = prod.reshape(stop - start, g, 2, 2, levels).transpose(4, 1, 2, 3, 0)  # L, g, x, q, c
         res = _combine(prod, prime, ENC_RADIX_BITS)  # (g, x, q, c)
         out[:, 0, start:stop] = res[:, 0, 0]
