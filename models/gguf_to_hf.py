@@ -1,0 +1,45 @@
+"""Convert a GGUF model to Hugging Face format (transformers dequantizes it) for vLLM and the reference.
+
+vLLM's CPU build and the transformers reference both want a Hugging Face directory; the bundled
+SmolLM2 ships as GGUF only, and nothing can be fetched from a hub.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.errors import ModelError
+
+
+def convert(gguf: Path, out_dir: Path, dtype: str = "bfloat16") -> Path:
+    """Write `out_dir` (config, weights, tokenizer) from `gguf` once; returns `out_dir`.
+
+    Raises:
+        ModelError: the file is missing or transformers cannot read it.
+    """
+    if (out_dir / "config.json").is_file():
+        return out_dir
+    if not gguf.is_file():
+        raise ModelError(f"Model file not found: {gguf}", "See `assistant models list`.")
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        kwargs = {"gguf_file": gguf.name}
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=getattr(torch, dtype), **kwargs)
+    except ImportError as exc:
+        raise ModelError(
+            f"Converting {gguf.name} needs transformers, torch and gguf ({exc.name} is missing).",
+            "Run scripts/setup-vllm, or: pip install torch==2.13.0 transformers gguf",
+        ) from exc
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(
+            f"transformers could not read {gguf.name}: {exc}",
+            "Use a llama-architecture GGUF, or point ASSISTANT_MODEL at a Hugging Face directory.",
+        ) from exc
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    tmp.rename(out_dir)
+    return out_dir
