@@ -8,6 +8,7 @@ so that a whole group is one matrix product; a group is rebuilt only when one of
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,9 +118,9 @@ class LocalBackend:
             conn.execute("UPDATE records SET pos = NULL WHERE pos >= ? AND pos < ?", (lo, lo + N))
             used = max((pos - lo for _t, pos, _p in placed), default=0) + 1
             conn.execute(
-                "INSERT INTO blocks VALUES (?, ?, ?, 0) ON CONFLICT(id) DO UPDATE SET data = excluded.data,"
-                " used = excluded.used, ver = blocks.ver + 1",
-                (block, data, used),
+                "INSERT INTO blocks VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data,"
+                " used = excluded.used, ver = excluded.ver",
+                (block, data, used, secrets.randbits(62)),  # a fresh version: caches never reuse a stale copy
             )
             if any(not lo <= pos < lo + N for _t, pos, _p in placed):
                 raise InputError("A record was placed outside its block.", "Report this as a bug.")
@@ -128,12 +129,14 @@ class LocalBackend:
             )
         return block
 
-    def drop_block(self, block: int) -> None:
+    def drop_block(self, block: int, released: list[tuple[bytes, bytes]]) -> None:
+        """Delete a block; its records become pending with the re-sealed payloads given, atomically."""
         with self.db.write() as conn:
             conn.execute(
                 "UPDATE records SET pos = NULL WHERE pos >= ? AND pos < ?", (block * N, block * N + N)
             )
             conn.execute("DELETE FROM blocks WHERE id = ?", (block,))
+            conn.executemany("UPDATE records SET payload = ? WHERE tag = ?", [(p, t) for t, p in released])
 
     def _refresh(self, dim: int) -> None:
         gen = self.db.generation()

@@ -85,8 +85,10 @@ class HttpBackend:
             self._call("write_block", header, {"data": np.frombuffer(data, dtype=np.float64)})[0]["block"]
         )
 
-    def drop_block(self, block: int) -> None:
-        self._call("drop_block", {"block": block})
+    def drop_block(self, block: int, released: list[tuple[bytes, bytes]]) -> None:
+        self._call(
+            "drop_block", {"block": block, "released": [[wire.b64(t), wire.b64(p)] for t, p in released]}
+        )
 
     def scan_plain(self, query: scan.PlainQuery, dim: int, prime: int) -> ScanResult:
         header = {"queries": query.queries, "levels": query.levels, "radix_bits": query.radix_bits}

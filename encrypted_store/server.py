@@ -82,7 +82,11 @@ def _dispatch(backend: LocalBackend) -> dict[str, Callable[[dict[str, Any], dict
             },
             {},
         ),
-        "drop_block": lambda h, a: (backend.drop_block(int(h["block"])) or {}, {}),
+        "drop_block": lambda h, a: (
+            backend.drop_block(int(h["block"]), [(wire.unb64(t), wire.unb64(p)) for t, p in h["released"]])
+            or {},
+            {},
+        ),
         "scan_plain": scan_plain,
         "scan_encrypted": scan_encrypted,
         "manifest_put": lambda h, a: (

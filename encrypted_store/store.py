@@ -154,17 +154,16 @@ class EncryptedStore:
         """Re-encrypt blocks whose live share fell below `min_live`; returns how many were dropped."""
         dropped = 0
         damaged = self.damaged_blocks()
-        for block, used in self.backend.blocks():
-            if block in damaged:
-                self.backend.drop_block(block)
-                dropped += 1
-                continue
+        blocks = self.backend.blocks()
+        for block, used in blocks:
             rows = self.backend.block_rows(block)
-            if used == N and len(rows) >= min_live * (N - 1):
-                continue
-            if used < N and block == self.backend.blocks()[-1][0] and len(rows) == used - 1:
-                continue  # the open tail block: flush() fills it
-            self.backend.drop_block(block)
+            if block not in damaged:
+                if used == N and len(rows) >= min_live * (N - 1):
+                    continue
+                if used < N and block == blocks[-1][0] and len(rows) == used - 1:
+                    continue  # the open tail block: flush() fills it
+            opened = [(r, rec) for r in rows if (rec := self._open(r)) is not None]
+            self.backend.drop_block(block, [(r.tag, self._seal(rec, None, r.tag)) for r, rec in opened])
             dropped += 1
         self.flush()
         self.backend.vacuum()
