@@ -42,6 +42,7 @@ class Turn:
     sources: list[Source] = field(default_factory=list)
     plan: Plan = field(default_factory=lambda: Plan(remote=False, guidance=""))
     outbound: list[Outbound] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)  # the remote's reply to each outbound request
     replacements: list[tuple[str, str]] = field(default_factory=list)  # (placeholder, kind)
     sanitized: str | None = None  # the question as it may leave the device
     notices: list[str] = field(default_factory=list)
@@ -79,6 +80,7 @@ class Turn:
                 notice=plan.get("notice"),
             ),
             outbound=[Outbound(**o) for o in data.get("outbound", [])],
+            replies=[str(r) for r in data.get("replies", [])],
             replacements=[(str(p), str(k)) for p, k in data.get("replacements", [])],
             sanitized=data.get("sanitized"),
             notices=[str(n) for n in data.get("notices", [])],

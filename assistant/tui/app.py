@@ -82,7 +82,11 @@ class AssistantApp(App[None]):
     def _unlocked(self, keyring: Any) -> None:
         self.keyring = keyring
         self._backend = ChatBackend(
-            self.effective_settings(), keyring=keyring, model=self._injected_model, params=self._params
+            self.effective_settings(),
+            keyring=keyring,
+            model=self._injected_model,
+            params=self._params,
+            generalize=self.prefs.generalize,
         )
         self._conversations = ConversationStore(self.settings.home / "conversations", keyring)
         self.push_screen(ChatScreen())
@@ -126,8 +130,6 @@ class AssistantApp(App[None]):
         update: dict[str, Any] = {}
         if self.prefs.model:
             update["model"] = self.prefs.model
-        if "sanitizer_strictness" in type(self.settings).model_fields:
-            update["sanitizer_strictness"] = self.prefs.strictness
         return self.settings.model_copy(update=update)
 
     def show_error(self, error: BaseException | None) -> None:
@@ -180,7 +182,7 @@ class AssistantApp(App[None]):
                 return
             self.prefs = prefs
             self.save_prefs()
-            self.backend.reconfigure(self.effective_settings())
+            self.backend.reconfigure(self.effective_settings(), generalize=prefs.generalize)
             chat = self._chat()
             if chat is not None:
                 chat.refresh_status()

@@ -1,27 +1,29 @@
 """The one seam between the app and the headless pipeline: the app calls `ChatBackend.ask` only.
 
-It owns the local model (loaded once, in a worker, behind a lock) and hands out event streams.
-Switching from the local-only `ask_stream` to the full `AssistantSession` is the line in `_events`.
+It owns the local model (loaded once, in a worker, behind a lock) and one `AssistantSession` per
+conversation (the session keeps the placeholder map and the history), and hands out event streams.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant.pipeline.events import Event
+from assistant.pipeline.types import Outbound
 from models.base import CancelToken, SamplingParams
 
 if TYPE_CHECKING:
     from assistant.config import Settings
+    from assistant.pipeline.session import AssistantSession
     from models.base import ChatModel
 
 Confirm = Callable[[str], "str | None"]
 
 
 class ChatBackend:
-    """Model plus pipeline for one unlocked session of the app."""
+    """Model plus pipeline for one unlocked run of the app."""
 
     def __init__(
         self,
@@ -30,14 +32,18 @@ class ChatBackend:
         keyring: Any = None,
         model: ChatModel | None = None,
         params: SamplingParams = SamplingParams(),
+        generalize: bool = False,
     ) -> None:
         self.settings = settings
         self.keyring = keyring
         self.params = params
+        self.generalize = generalize
         self._model = model
         self._owns_model = model is None
         self._lock = threading.Lock()
-        self._session: Any = None
+        self._session: AssistantSession | None = None
+        self._history: list[tuple[str, str]] = []
+        self._store: Any = None  # opened by the first session that needs it, then shared
 
     @property
     def model_name(self) -> str:
@@ -62,14 +68,40 @@ class ChatBackend:
                 self._model = load_model(self.settings)
             return self._model
 
-    def reconfigure(self, settings: Settings) -> None:
+    def reconfigure(self, settings: Settings, *, generalize: bool) -> None:
         """Use new settings; a different model is loaded on the next question."""
         with self._lock:
             if settings.model != self.settings.model and self._owns_model and self._model is not None:
                 self._model.close()
                 self._model = None
             self.settings = settings
-            self._session = None
+            self.generalize = generalize
+            self._drop_session()
+
+    def start_conversation(self, history: Sequence[tuple[str, str]] = ()) -> None:
+        """A fresh placeholder map and history; a resumed conversation brings its (question, answer)s."""
+        with self._lock:
+            self._history = list(history)
+            self._drop_session()
+
+    def _drop_session(self) -> None:
+        self._session = None  # the store it opened is handed to the next session, not closed
+
+    def _current_session(self, model: ChatModel) -> AssistantSession:
+        from assistant.pipeline.session import AssistantSession
+
+        with self._lock:
+            if self._session is None:
+                self._session = AssistantSession(
+                    self.settings,
+                    keyring=self.keyring,
+                    model=model,
+                    store=self._store,
+                    params=self.params,
+                    generalize=self.generalize,
+                )
+                self._session.history = list(self._history)
+            return self._session
 
     def ask(
         self,
@@ -79,26 +111,31 @@ class ChatBackend:
         cancel: CancelToken,
         confirm: Confirm | None = None,
     ) -> Iterator[Event]:
-        """Events for one question (blocking iterator: consume it in a worker thread)."""
+        """Events for one question (a blocking iterator: consume it in a worker thread)."""
         model = self.ensure_ready()
-        return self._events(question, model, use_remote=use_remote, cancel=cancel, confirm=confirm)
+        session = self._current_session(model)
+        try:
+            yield from session.ask(question, use_remote=use_remote, cancel=cancel, confirm=confirm)
+        finally:
+            # Sessions open the store lazily; keep the one it opened (without opening one here).
+            self._store = session._store
 
-    def _events(
-        self,
-        question: str,
-        model: ChatModel,
-        *,
-        use_remote: bool,
-        cancel: CancelToken,
-        confirm: Confirm | None,
-    ) -> Iterator[Event]:
-        from assistant.pipeline.ask import ask_stream
-
-        return ask_stream(question, model, params=self.params, cancel=cancel)
+    def replies_for(self, outbound: Sequence[Outbound]) -> list[str]:
+        """The remote's reply to each request, from the encrypted ledger ("" where none is recorded)."""
+        session = self._session
+        ledger = getattr(session, "ledger", None)
+        if not outbound or ledger is None:
+            return ["" for _ in outbound]
+        entries = ledger.entries()[-4 * len(outbound) :]
+        replies = []
+        for sent in outbound:
+            match = next((e for e in reversed(entries) if e.body == sent.body and e.url == sent.url), None)
+            replies.append(match.reply if match else "")
+        return replies
 
     def record_text(self, record_id: str) -> str | None:
         """The full text of a cited record, decrypted locally; None when there is no store."""
-        store = getattr(self._session, "store", None)
+        store = self._store or getattr(self._session, "_store", None)
         if store is None:
             return None
         records = store.get([record_id])
@@ -106,6 +143,9 @@ class ChatBackend:
 
     def close(self) -> None:
         with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
             if self._owns_model and self._model is not None:
                 self._model.close()
                 self._model = None

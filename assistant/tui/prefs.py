@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 ConfirmMode = Literal["first", "always", "never"]
-STRICTNESS = ("standard", "strict")
+STRICTNESS = ("strict", "relaxed")  # relaxed: dates generalized (e.g. "March 2024"), not removed
 CONFIRM_MODES: tuple[ConfirmMode, ...] = ("first", "always", "never")
 FILENAME = "tui-prefs.json"
 
@@ -19,9 +19,13 @@ class Prefs:
 
     model: str | None = None  # None = ASSISTANT_MODEL or the registry's default
     use_remote: bool = True  # only matters when a remote is configured
-    strictness: str = "standard"
+    strictness: str = "strict"
     confirm_send: ConfirmMode = "first"
     remote_confirmed: bool = False  # the user has approved a remote send once
+
+    @property
+    def generalize(self) -> bool:
+        return self.strictness == "relaxed"
 
     def needs_confirm(self) -> bool:
         if self.confirm_send == "always":
@@ -38,7 +42,7 @@ class Prefs:
         known = {f.name for f in fields(cls)}
         prefs = cls(**{k: v for k, v in data.items() if k in known})
         if prefs.strictness not in STRICTNESS:
-            prefs.strictness = "standard"
+            prefs.strictness = "strict"
         if prefs.confirm_send not in CONFIRM_MODES:
             prefs.confirm_send = "first"
         return prefs

@@ -103,15 +103,16 @@ def test_settings_are_saved_and_applied(settings: Settings, ring: Any, small_mod
             await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
             await pilot.press("f2")
             await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
-            app.screen.query_one("#strictness").value = "strict"
+            app.screen.query_one("#strictness").value = "relaxed"
             app.screen.query_one("#model").value = "smollm2-135m-instruct"
             assert app.screen.query_one("#remote").disabled  # no remote configured
             await pilot.press("ctrl+s")
             await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
-            assert app.prefs.strictness == "strict"
+            assert app.prefs.strictness == "relaxed"
+            assert app.backend.generalize is True
             assert app.backend.settings.model == "smollm2-135m-instruct"
         saved = json.loads((settings.home / FILENAME).read_text())
-        assert saved["strictness"] == "strict" and saved["model"] == "smollm2-135m-instruct"
+        assert saved["strictness"] == "relaxed" and saved["model"] == "smollm2-135m-instruct"
 
     asyncio.run(scenario())
 

@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 class TurnEvent(Message):
     """One pipeline event for the turn being answered."""
 
-    def __init__(self, event: Event) -> None:
+    def __init__(self, event: Event, replies: list[str] | None = None) -> None:
         super().__init__()
         self.event = event
+        self.replies = replies or []  # with Done: the remote's replies, read from the ledger
 
 
 class ChatScreen(Screen[None]):
@@ -125,7 +126,10 @@ class ChatScreen(Screen[None]):
             confirm=lambda text: self._confirm(text, cancel),
         )
         for event in events:
-            self.post_message(TurnEvent(event))
+            replies = None
+            if isinstance(event, Done) and event.answer.outbound:
+                replies = self.app.backend.replies_for(event.answer.outbound)
+            self.post_message(TurnEvent(event, replies))
 
     def _confirm(self, sanitized: str, cancel: CancelToken) -> str | None:
         """Called by the pipeline in the worker thread before anything leaves the device."""
@@ -171,22 +175,24 @@ class ChatScreen(Screen[None]):
             self.notify(event.text, severity="warning" if event.level == "warning" else "information")
         elif isinstance(event, Done):
             turn.apply_answer(event.answer)
+            turn.replies = message.replies
             if not turn.answer:
                 turn.answer = view.streamed_text.strip()
             await self._finish(turn, view)
 
     async def _finish(self, turn: Turn, view: AnswerView) -> None:
-        self._turn = self._view = self._cancel = None
+        """Show the final answer and save it; `busy` stays true until the turn is in the conversation."""
         if turn.finish_reason == "cancelled" and not turn.answer:
             await self._drop_last_turn(view, turn.question)
-            return
-        await view.finish(turn)
-        self.conversation.add(turn)
-        self.app.save_conversation(self.conversation)
-        self._select(view.index)
-        self.refresh_status()
-        if turn.finish_reason == "cancelled":
-            self._restore_prompt(turn.question)
+        else:
+            await view.finish(turn)
+            self.conversation.add(turn)
+            self.app.save_conversation(self.conversation)
+            self._select(view.index)
+            self.refresh_status()
+            if turn.finish_reason == "cancelled":
+                self._restore_prompt(turn.question)
+        self._turn = self._view = self._cancel = None
 
     async def _drop_last_turn(self, view: AnswerView, question: str) -> None:
         log = self.query_one("#log", VerticalScroll)
@@ -261,6 +267,7 @@ class ChatScreen(Screen[None]):
         """Show a saved conversation; new questions continue it."""
         self.action_stop()
         self.conversation = conv
+        self.app.backend.start_conversation([(t.question, t.answer) for t in conv.turns])
         log = self.query_one("#log", VerticalScroll)
         await log.remove_children()
         for n, turn in enumerate(conv.turns):

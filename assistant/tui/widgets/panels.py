@@ -51,7 +51,7 @@ def render_privacy(turn: Turn | None) -> Text:
     for n, sent in enumerate(turn.outbound, 1):
         out.append(f"\nRequest {n}: POST {sent.url}\n", style="bold")
         out.append(sent.body + "\n")  # exactly as sent: no reformatting
-        reply = getattr(sent, "reply", None)
+        reply = turn.replies[n - 1] if n <= len(turn.replies) else ""
         if reply:
             out.append(f"\nReply {n}\n", style="bold")
             out.append(str(reply) + "\n")
