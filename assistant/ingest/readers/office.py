@@ -52,7 +52,7 @@ def read_docx(path: Path, data: bytes) -> Document:
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise SkipFile(f"unreadable Word document: {type(exc).__name__}") from None
+        raise SkipFile(f"unreadable Word document (not a valid .docx package): {str(exc)[:80]}") from None
     blocks = [p.text.strip() for p in document.paragraphs if p.text.strip()]
     for table in document.tables:
         for row in table.rows:
