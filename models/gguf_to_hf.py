@@ -7,6 +7,7 @@ SmolLM2 ships as GGUF only, and nothing can be fetched from a hub.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import ModelError
 
@@ -38,8 +39,33 @@ def convert(gguf: Path, out_dir: Path, dtype: str = "bfloat16") -> Path:
             f"transformers could not read {gguf.name}: {exc}",
             "Use a llama-architecture GGUF, or point ASSISTANT_MODEL at a Hugging Face directory.",
         ) from exc
+    model = _plain(model)
     tmp = out_dir.with_name(out_dir.name + ".partial")
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     tmp.rename(out_dir)
     return out_dir
+
+
+def _plain(model: Any) -> Any:
+    """The same weights in an unquantized model: newer transformers mark GGUF-loaded models as
+    quantized (and refuse to save them) even when every weight was dequantized."""
+    if getattr(model, "hf_quantizer", None) is None and not getattr(
+        model.config, "quantization_config", None
+    ):
+        return model
+    from transformers import AutoModelForCausalLM
+
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config, dtype=model.dtype)
+    missing, unexpected = plain.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or [k for k in missing if "lm_head" not in k]:
+        raise ModelError(
+            f"Could not dequantize the GGUF weights (missing {missing[:3]}, unexpected {unexpected[:3]}).",
+            "Point ASSISTANT_MODEL at a Hugging Face model directory instead.",
+        )
+    if getattr(config, "tie_word_embeddings", False):
+        plain.tie_weights()
+    return plain

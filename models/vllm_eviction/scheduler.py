@@ -36,9 +36,14 @@ class EvictingScheduler(Scheduler):
             self.max_running = max(self.max_running, len(self.running))
             for req in self.running:
                 held = self.held_blocks(req.request_id)
-                if held > self.max_blocks.get(req.request_id, 0):
-                    self.max_blocks[req.request_id] = held
-                    self._log.write(event="blocks", req=req.request_id, held=held)
+                self.max_blocks[req.request_id] = max(held, self.max_blocks.get(req.request_id, 0))
+                self._log.write(
+                    event="blocks",
+                    req=req.request_id,
+                    held=held,
+                    computed=int(req.num_computed_tokens),
+                    prompt=int(req.num_prompt_tokens),
+                )
             computed = [int(r.num_computed_tokens) for r in self.running]
             self._log.write(event="running", computed=computed, free=self.block_pool_free())
         return out
