@@ -1,12 +1,14 @@
 """The store host's operations (no key): rows, blocks, scans. Embedded in-process or behind HTTP.
 
 Positions: a placed record sits at pos = block * 4096 + slot; pending records (pos NULL) are not in
-any ciphertext yet. Blocks are cached in memory in groups laid out (j, block, polynomial, dimension),
-so that a whole group is one matrix product; a group is rebuilt only when one of its blocks changes.
+any ciphertext yet. Blocks are cached in memory in groups laid out dimension-major (D, j, block,
+polynomial), so that a whole group is one matrix product; a group is rebuilt only when one of its
+blocks changes. BLAS runs on one thread for the scan: few-column products did not gain from two.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -21,6 +23,14 @@ from encrypted_store.ckks import N
 from encrypted_store.db import Database
 
 GROUP_BLOCKS = 16  # 64k records, ~400 MB per group at 384 dims
+
+
+def _one_blas_thread() -> Any:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it BLAS keeps its default thread count
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -149,13 +159,15 @@ class LocalBackend:
             key = tuple(versions[start : start + GROUP_BLOCKS])
             array = old.get(key)
             if array is None:
-                array = np.empty((N, len(key), 2, dim), dtype=np.float64)
+                array = np.empty((dim, N, len(key), 2), dtype=np.float64)
                 for i, (block, _ver) in enumerate(key):
                     (blob,) = self.db.query("SELECT data FROM blocks WHERE id = ?", (block,))[0]
                     if len(blob) != N * 2 * dim * 8:
-                        array[:, i] = 0.0  # damaged: its canary will not decrypt, the client reports it
+                        array[:, :, i] = 0.0  # damaged: its canary will not decrypt, the client reports it
                         continue
-                    array[:, i] = np.frombuffer(blob, dtype=np.float64).reshape(N, 2, dim)
+                    array[:, :, i] = (
+                        np.frombuffer(blob, dtype=np.float64).reshape(N, 2, dim).transpose(2, 0, 1)
+                    )
             groups.append((key, array))
         self._groups = groups
         live: dict[int, np.ndarray] = {b: np.zeros(N, dtype=bool) for b, _v in versions}
@@ -176,7 +188,8 @@ class LocalBackend:
 
     def scan_plain(self, query: scan.PlainQuery, dim: int, prime: int) -> ScanResult:
         self._refresh(dim)
-        return self._result([scan.scan_plain(array, query, prime) for _k, array in self._groups])
+        with _one_blas_thread():
+            return self._result([scan.scan_plain(array, query, prime) for _k, array in self._groups])
 
     def scan_encrypted(self, enc_queries: np.ndarray, dim: int, prime: int) -> ScanResult:
         """enc_queries: (Q, D, 2, N) uint64 broadcast query ciphertexts -> (nb, Q, 3, N)."""

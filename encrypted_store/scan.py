@@ -1,6 +1,7 @@
 """The encrypted scan as exact integer linear algebra (server side: no key, only public parameters).
 
-A block is (N, 2, D) float64: NTT coefficients (position j, polynomial, dimension), centred mod p.
+A block is (N, 2, D) float64 on disk: NTT coefficients (position j, polynomial, dimension), centred
+mod p; in memory, groups of blocks are dimension-major (D, N, g, 2).
 Plaintext query: score ciphertext = sum_d qint_d * X[:, :, d] mod p, one matrix product per group of
 blocks. Float64 products are exact below 2^53, so the query integers are split into small signed
 digits and the bound max|X| * sum|digit| < 2^53 is checked before every scan (FINDINGS.md: an inexact
@@ -73,11 +74,15 @@ def plain_query(queries: np.ndarray, query_bits: int, radix_bits: int = RADIX_BI
 
 
 def scan_plain(group: np.ndarray, query: PlainQuery, prime: int) -> np.ndarray:
-    """(N, g, 2, D) blocks -> (g, Q, 2, N) uint64 score ciphertexts (one per block and query)."""
-    n, g, polys, dim = group.shape
+    """(D, N, g, 2) blocks -> (g, Q, 2, N) uint64 score ciphertexts (one per block and query).
+
+    Dimension-major storage makes this (Q*L, D) @ (D, N*g*2): measured faster than the row-major
+    product for so few query columns.
+    """
+    dim, n, g, polys = group.shape
     check_exact(prime // 2, query.weights)
-    flat = group.reshape(n * g * polys, dim) @ query.weights  # the whole scan: one matrix product
-    partial = flat.reshape(n, g, polys, query.queries, query.levels).transpose(4, 1, 3, 2, 0)
+    flat = query.weights.T @ group.reshape(dim, n * g * polys)  # the whole scan: one matrix product
+    partial = flat.reshape(query.queries, query.levels, n, g, polys).transpose(1, 3, 0, 4, 2)
     return _combine(partial, prime, query.radix_bits)
 
 
@@ -97,12 +102,12 @@ def float_digits(values: np.ndarray, radix_bits: int, count: int) -> np.ndarray:
 
 
 def scan_encrypted(group: np.ndarray, enc_query: np.ndarray, prime: int, chunk: int = 512) -> np.ndarray:
-    """(N, g, 2, D) blocks x (D, 2, N) query ciphertexts (residues) -> (g, 3, N) uint64 products.
+    """(D, N, g, 2) blocks x (D, 2, N) query ciphertexts (residues) -> (g, 3, N) uint64 products.
 
     Output polynomials: x0*q0, x0*q1 + x1*q0, x1*q1 (a size-3 ciphertext: the client's decryption
     handles it, so the server needs no relinearization key).
     """
-    n, g, _polys, dim = group.shape
+    dim, n, g, _polys = group.shape
     levels = -(-(int(prime).bit_length() + 1) // ENC_RADIX_BITS)
     centred = enc_query.astype(np.int64)
     centred -= prime * (centred > prime // 2)
@@ -115,7 +120,10 @@ def scan_encrypted(group: np.ndarray, enc_query: np.ndarray, prime: int, chunk: 
         digits = float_digits(by_position[start:stop], ENC_RADIX_BITS, levels).reshape(stop - start, -1, dim)
         if bound * float(np.abs(digits).sum(axis=-1).max()) >= EXACT:
             check_exact(bound, np.full((1, 1), EXACT))  # raises the exactness error
-        prod = np.matmul(group[start:stop].reshape(stop - start, g * 2, dim), digits.transpose(0, 2, 1))
+        rows = np.ascontiguousarray(group[:, start:stop].transpose(1, 2, 3, 0)).reshape(
+            stop - start, g * 2, dim
+        )
+        prod = np.matmul(rows, digits.transpose(0, 2, 1))
         prod = prod.reshape(stop - start, g, 2, 2, levels).transpose(4, 1, 2, 3, 0)  # L, g, x, q, c
         res = _combine(prod, prime, ENC_RADIX_BITS)  # (g, x, q, c)
         out[:, 0, start:stop] = res[:, 0, 0]

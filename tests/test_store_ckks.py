@@ -103,12 +103,13 @@ def test_plain_scan_is_exact_and_accurate(kit: CkksKit) -> None:
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     block = kit.encrypt_block(x)
     query = scan.plain_query(q, kit.params["query_bits"])
-    cts = scan.scan_plain(block[:, None], query, kit.prime)  # (1, Q, 2, N)
+    group = np.ascontiguousarray(block.transpose(2, 0, 1)[:, :, None, :])  # (D, N, 1, 2)
+    cts = scan.scan_plain(group, query, kit.prime)  # (1, Q, 2, N)
     scores = kit.decrypt(cts[0], kit.scale * 2 ** kit.params["query_bits"])
     exact = q.astype(np.float64) @ x.astype(np.float64).T
     assert np.abs(scores - exact).max() < 1e-4
     enc = kit.encrypt_broadcast(q[0], 2.0 ** kit.params["enc_query_bits"])
-    cts3 = scan.scan_encrypted(block[:, None], enc, kit.prime)  # (1, 3, N)
+    cts3 = scan.scan_encrypted(group, enc, kit.prime)  # (1, 3, N)
     enc_scores = kit.decrypt(cts3, kit.scale * 2 ** kit.params["enc_query_bits"])
     assert np.abs(enc_scores[0] - exact[0]).max() < 2e-2
 

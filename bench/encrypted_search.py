@@ -1,0 +1,218 @@
+"""Benchmark of the encrypted store: speed, precision and size, side by side with numpy and SEAL calls.
+
+Usage: python bench/encrypted_search.py --records 100000 --json
+All figures are medians over repeated runs measured in this one process, next to a float32 numpy
+brute force (the floor) and the one-SEAL-call-per-ciphertext baseline on the same ciphertexts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistant.config import load_settings  # noqa: E402
+from encrypted_store import open_store  # noqa: E402
+from encrypted_store.api import RecordIn  # noqa: E402
+from encrypted_store.ckks import N  # noqa: E402
+from encrypted_store.keys import create_keys  # noqa: E402
+from encrypted_store.store import EncryptedStore  # noqa: E402
+
+FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
+PER_BLOCK = N - 1  # slot 0 of each block holds the canary
+
+
+def dataset(n: int, dim: int, queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Clustered unit vectors (near neighbours are close: a harsher ranking test than iid noise)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(10, n // 100), dim)).astype(np.float32)
+    x = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, 65536):
+        stop = min(n, start + 65536)
+        pick = rng.integers(0, len(centres), stop - start)
+        x[start:stop] = centres[pick] + 0.6 * rng.standard_normal((stop - start, dim)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    q = x[rng.integers(0, n, queries)] + 0.3 * rng.standard_normal((queries, dim)).astype(np.float32) / 3
+    return x, (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
+
+
+def build(store: EncryptedStore, x: np.ndarray) -> float:
+    """Add every record through the public API (sealing + CKKS + SQLite); returns records/s."""
+    start = time.perf_counter()
+    for lo in range(0, len(x), PER_BLOCK):
+        batch = [
+            RecordIn(f"r{i}", f"record {i}", x[i], f"doc{i // 10}", {"source": "bench"})
+            for i in range(lo, min(len(x), lo + PER_BLOCK))
+        ]
+        store.add(batch)
+    store.flush()
+    return len(x) / (time.perf_counter() - start)
+
+
+def median_time(fn: Any, repeats: int) -> float:
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def record_index(positions: np.ndarray) -> np.ndarray:
+    """Records were added in order, 4095 per block after the canary slot."""
+    return (positions // N) * PER_BLOCK + positions % N - 1
+
+
+def agreement(
+    store: EncryptedStore, x: np.ndarray, q: np.ndarray, batch: int, encrypted: bool
+) -> dict[str, float]:
+    exact64 = x.astype(np.float64)
+    same_raw = same_final = same_f32 = 0
+    max_err = 0.0
+    for lo in range(0, len(q), batch):
+        qs = q[lo : lo + batch]
+        scores, positions = store.encrypted_scores(qs, encrypted_query=encrypted)
+        idx = record_index(positions)
+        exact = qs.astype(np.float64) @ exact64[idx].T
+        max_err = max(max_err, float(np.abs(scores - exact).max()))
+        f32 = qs @ x[idx].T
+        window = (16 if encrypted else 4) * 10 + 4 * (16 if encrypted else 4)
+        for row in range(len(qs)):
+            truth = set(np.argpartition(-exact[row], 10)[:10])
+            same_raw += set(np.argpartition(-scores[row], 10)[:10]) == truth
+            same_f32 += set(np.argpartition(-f32[row], 10)[:10]) == truth
+            cand = np.argpartition(-scores[row], window)[:window]  # the client's re-rank window
+            same_final += set(cand[np.argsort(-exact[row][cand])[:10]]) == truth
+    n = len(q)
+    return {"top10": same_final / n, "top10_raw": same_raw / n, "top10_f32": same_f32 / n, "max_err": max_err}
+
+
+def seal_baseline(store: EncryptedStore, q: np.ndarray, blocks: int) -> float:
+    """One SEAL multiply_plain + add per ciphertext, on the store's own ciphertexts; seconds per block."""
+    from tenseal import sealapi
+
+    from encrypted_store.ckks import _context
+
+    kit = store.kit
+    ctx = _context(kit.prime)
+    evaluator, encoder = sealapi.Evaluator(ctx), sealapi.CKKSEncoder(ctx)
+    store.backend._refresh(store.dim)
+    group = store.backend._groups[0][1]
+    probe = sealapi.Ciphertext()
+    sealapi.Encryptor(ctx, sealapi.KeyGenerator(ctx).secret_key()).encrypt_zero_symmetric(probe)
+    import struct
+
+    hdr = struct.Struct("<HBBBBHQ")
+    head = struct.pack("<4Q", *probe.parms_id()) + struct.pack("<BQQQdQ", 1, 2, N, 1, kit.scale, 1)
+    cts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for b in range(min(blocks, group.shape[1])):
+            row = []
+            for d in range(store.dim):
+                coeffs = np.mod(group[:, b, :, d].T.astype(np.int64), kit.prime).astype("<u8")
+                body = head + hdr.pack(0xA15E, 16, 4, 3, 0, 0, 24 + 8 * 2 * N) + struct.pack("<Q", 2 * N)
+                body += coeffs.tobytes()
+                path = os.path.join(tmp, "ct")
+                with open(path, "wb") as fh:
+                    fh.write(hdr.pack(0xA15E, 16, 4, 3, 0, 0, 16 + len(body)) + body)
+                ct = sealapi.Ciphertext()
+                ct.load(ctx, path)
+                row.append(ct)
+            cts.append(row)
+    start = time.perf_counter()
+    plains = []
+    for d in range(store.dim):
+        pt = sealapi.Plaintext()
+        encoder.encode(float(q[d]), 2.0**17, pt)
+        plains.append(pt)
+    for row in cts:
+        acc = sealapi.Ciphertext()
+        tmp_ct = sealapi.Ciphertext()
+        evaluator.multiply_plain(row[0], plains[0], acc)
+        for d in range(1, store.dim):
+            evaluator.multiply_plain(row[d], plains[d], tmp_ct)
+            evaluator.add_inplace(acc, tmp_ct)
+    return (time.perf_counter() - start) / len(cts)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--records", type=int, default=10000)
+    ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--queries", type=int, default=1000, help="queries for top-10 agreement")
+    ap.add_argument("--enc-queries", type=int, default=50, help="queries for encrypted-mode agreement")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--baseline-blocks", type=int, default=2)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    x, q = dataset(args.records, args.dim, max(args.queries, 20))
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as home:
+        settings = load_settings(home=Path(home), store_url=None)
+        store = open_store(settings, create_keys(settings, "bench", kdf=FAST_KDF), dim=args.dim)
+        add_rate = build(store, x)
+        store.search(q[0], k=10)  # loads the block cache
+        out: dict[str, Any] = {
+            "records": args.records,
+            "dim": args.dim,
+            "add_records_per_s": round(add_rate, 1),
+        }
+        out["plain_query_s"] = median_time(lambda i: store.search(q[i], k=10), args.repeats)
+        out["plain_5_queries_s"] = median_time(
+            lambda i: store.search(q[5 * i : 5 * i + 5], k=10), args.repeats
+        )
+        pq = __import__("encrypted_store.scan", fromlist=["plain_query"]).plain_query
+        out["scan_only_s"] = median_time(
+            lambda i: store.backend.scan_plain(pq(q[i : i + 1], 17), store.dim, store.kit.prime), args.repeats
+        )
+        out["encrypted_query_s"] = median_time(
+            lambda i: store.search(q[i], k=10, encrypted_query=True), max(3, args.repeats // 2)
+        )
+        out["numpy_s"] = median_time(lambda i: np.argpartition(-(x @ q[i]), 10)[:10], args.repeats)
+        per_block = seal_baseline(store, q[0], args.baseline_blocks)
+        blocks = store.backend.info()["blocks"]
+        out["sealapi_baseline_s"] = round(per_block * blocks, 4)
+        out["sealapi_baseline_note"] = (
+            f"measured on {min(args.baseline_blocks, blocks)} block(s), x{blocks} blocks"
+        )
+        plain = agreement(store, x, q[: args.queries], 50, encrypted=False)
+        enc = agreement(store, x, q[: args.enc_queries], 10, encrypted=True)
+        out["top10_agreement"] = plain["top10"]
+        out["top10_agreement_raw_he"] = plain["top10_raw"]
+        out["top10_agreement_numpy_f32"] = plain["top10_f32"]
+        out["max_score_error"] = plain["max_err"]
+        out["encrypted_top10_agreement"] = enc["top10"]
+        out["encrypted_max_score_error"] = enc["max_err"]
+        out["agreement_queries"] = args.queries
+        ct_bytes = blocks * N * 2 * args.dim * 8
+        out["bytes_per_record"] = round(ct_bytes / args.records, 1)
+        db_bytes = sum(p.stat().st_size for p in Path(home).glob("store.db*"))
+        out["db_bytes_per_record"] = round(db_bytes / args.records, 1)
+        out["float32_bytes_per_record"] = args.dim * 4
+        out["server_key_bytes"] = 0  # no evaluation keys: the server holds only N and the prime
+        out["speedup_vs_sealapi"] = round(out["sealapi_baseline_s"] / out["plain_query_s"], 2)
+        out["plain_vs_numpy"] = round(out["plain_query_s"] / out["numpy_s"], 2)
+        out["encrypted_vs_plain"] = round(out["encrypted_query_s"] / out["plain_query_s"], 2)
+        store.close()
+    for key, value in out.items():
+        if isinstance(value, float):
+            out[key] = round(value, 6)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key:28} {value}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
