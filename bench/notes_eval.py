@@ -75,12 +75,13 @@ def lead_note(transcript_text: str, words: int = 250) -> ClinicalNote:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA if DEFAULT_DATA.is_dir() else FIXTURE_DATA)
-    parser.add_argument("--limit", type=int, default=None, help="Only the first N cases.")
+    parser.add_argument("--start", type=int, default=0, help="Skip the first N cases.")
+    parser.add_argument("--limit", type=int, default=None, help="At most N cases.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     parser.add_argument("--save", type=Path, help="Also write per-case results (JSON lines) here.")
     parser.add_argument("--max-items", type=int, default=4)
     parser.add_argument("--max-chars", type=int, default=160)
-    parser.add_argument("--chunk-tokens", type=int, default=1536)
+    parser.add_argument("--chunk-tokens", type=int, default=3072)
     args = parser.parse_args(argv)
 
     from rouge_score import rouge_scorer
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.config import load_settings
     from models.registry import load_model
 
-    cases = load_cases(args.data)[: args.limit]
+    cases = load_cases(args.data)[args.start :][: args.limit]
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     options = ExtractOptions(
         max_items=args.max_items, max_chars=args.max_chars, chunk_tokens=args.chunk_tokens

@@ -68,7 +68,8 @@ def recorder() -> Iterator[Recorder]:
 
 
 def run_note(args: list[str], env_extra: dict[str, str] | None = None, stdin: bytes | None = None):
-    env = {**os.environ, **(env_extra or {})}
+    # one llama.cpp thread: on a shared, busy CPU two threads stall each other
+    env = {**os.environ, "ASSISTANT_THREADS": "1", "ASSISTANT_N_CTX": "2048", **(env_extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "assistant", "note", *args],
         input=stdin,

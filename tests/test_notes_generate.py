@@ -7,6 +7,7 @@ present in order, guided output parsed, nothing trimmed, long transcripts chunke
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,16 @@ from assistant.notes.transcript import parse_transcript
 
 CASES = Path(__file__).parent / "fixtures" / "aci" / "cases.json"
 SMALL = ExtractOptions(max_items=1, max_chars=32)
+
+
+@pytest.fixture(scope="module")
+def note_model(bundled_gguf: Path) -> Iterator[object]:
+    """The bundled model on one thread: on a shared, busy CPU two llama.cpp threads stall each other."""
+    from models.llamacpp import LlamaCppModel
+
+    model = LlamaCppModel(bundled_gguf, n_ctx=2048, threads=1, name="smollm2-135m-instruct")
+    yield model
+    model.close()
 
 TRANSCRIPTS = {
     "tags": (
@@ -41,10 +52,10 @@ TRANSCRIPTS = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["tags", "prefixes", "plain"])
-def test_every_format_gives_a_complete_note(small_model: object, fmt: str) -> None:
+def test_every_format_gives_a_complete_note(note_model: object, fmt: str) -> None:
     transcript = parse_transcript(TRANSCRIPTS[fmt])
     assert transcript.format == fmt
-    note = generate_note(transcript, small_model, SMALL)  # type: ignore[arg-type]
+    note = generate_note(transcript, note_model, SMALL)  # type: ignore[arg-type]
     assert tuple(note.fields) == FIELD_KEYS
     assert note.stats.chunks == 1
     assert note.stats.calls == len(FIELD_KEYS)
@@ -53,17 +64,17 @@ def test_every_format_gives_a_complete_note(small_model: object, fmt: str) -> No
     assert structure_problems(to_markdown(note, "soap"), "soap") == []
     assert json_problems(json.loads(json.dumps(to_json(note)))) == []
     assert all(len(s) <= 32 for v in note.fields.values() for s in v)
-    assert note.demo_quality is False or note.model  # the fixture model is named
+    assert note.model == "smollm2-135m-instruct"
 
 
 @pytest.mark.slow
 def test_transcript_longer_than_the_window_is_chunked_not_truncated(bundled_gguf: Path) -> None:
     from models.llamacpp import LlamaCppModel
 
-    model = LlamaCppModel(bundled_gguf, n_ctx=512, threads=2, name="smollm2-135m-instruct")
+    model = LlamaCppModel(bundled_gguf, n_ctx=512, threads=1, name="smollm2-135m-instruct")
     try:
         case = json.loads(CASES.read_text(encoding="utf-8"))["data"][0]
-        turns = parse_transcript(case["src"]).turns[:40]
+        turns = parse_transcript(case["src"]).turns[:30]
         transcript = parse_transcript("\n".join(f"[{t.speaker}] {t.text}" for t in turns))
         total = model.count_tokens(transcript.text)
         assert total > model.context_window  # the premise: it cannot fit in one prompt

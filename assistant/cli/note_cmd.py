@@ -46,7 +46,7 @@ def _write_private(path: Path, text: str) -> None:
 @click.option("--max-items", default=4, show_default=True, help="Most statements per section and chunk.")
 @click.option("--max-chars", default=160, show_default=True, help="Longest statement, in characters.")
 @click.option(
-    "--chunk-tokens", default=1536, show_default=True, help="Transcript tokens per chunk (long visits)."
+    "--chunk-tokens", default=3072, show_default=True, help="Transcript tokens per chunk (long visits)."
 )
 @click.option("--seed", default=0, show_default=True, help="Sampling seed, for reproducible notes.")
 def note(

@@ -36,7 +36,7 @@ class ExtractOptions:
 
     max_items: int = 4  # per field and chunk, capped by each field's own ceiling
     max_chars: int = 160  # longest statement
-    chunk_tokens: int = 1536  # conversation tokens per chunk (lowered to what the window allows)
+    chunk_tokens: int = 3072  # conversation tokens per chunk (lowered to what the window allows)
     seed: int = 0
     repeat_penalty: float = 1.15
 
@@ -47,7 +47,7 @@ class ExtractOptions:
             raise InputError("--max-chars must be between 16 and 400.", "Pick a value such as 160.")
         if self.chunk_tokens < MIN_CHUNK_TOKENS:
             raise InputError(
-                f"--chunk-tokens must be at least {MIN_CHUNK_TOKENS}.", "Use the default (1536)."
+                f"--chunk-tokens must be at least {MIN_CHUNK_TOKENS}.", "Use the default (3072)."
             )
 
 
