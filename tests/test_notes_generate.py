@@ -31,6 +31,7 @@ def note_model(bundled_gguf: Path) -> Iterator[object]:
     yield model
     model.close()
 
+
 TRANSCRIPTS = {
     "tags": (
         "[doctor] hi , what brings you in today ?\n"
