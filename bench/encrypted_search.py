@@ -119,7 +119,7 @@ def seal_baseline(store: EncryptedStore, q: np.ndarray, blocks: int) -> float:
         for b in range(min(blocks, group.shape[1])):
             row = []
             for d in range(store.dim):
-                coeffs = np.mod(group[:, b, :, d].T.astype(np.int64), kit.prime).astype("<u8")
+                coeffs = np.mod(group[d, :, b, :].T.astype(np.int64), kit.prime).astype("<u8")
                 body = head + hdr.pack(0xA15E, 16, 4, 3, 0, 0, 24 + 8 * 2 * N) + struct.pack("<Q", 2 * N)
                 body += coeffs.tobytes()
                 path = os.path.join(tmp, "ct")
@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out["agreement_queries"] = args.queries
         ct_bytes = blocks * N * 2 * args.dim * 8
         out["bytes_per_record"] = round(ct_bytes / args.records, 1)
+        store.close()
         db_bytes = sum(p.stat().st_size for p in Path(home).glob("store.db*"))
         out["db_bytes_per_record"] = round(db_bytes / args.records, 1)
         out["float32_bytes_per_record"] = args.dim * 4
@@ -202,7 +203,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out["speedup_vs_sealapi"] = round(out["sealapi_baseline_s"] / out["plain_query_s"], 2)
         out["plain_vs_numpy"] = round(out["plain_query_s"] / out["numpy_s"], 2)
         out["encrypted_vs_plain"] = round(out["encrypted_query_s"] / out["plain_query_s"], 2)
-        store.close()
     for key, value in out.items():
         if isinstance(value, float):
             out[key] = round(value, 6)

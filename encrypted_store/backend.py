@@ -194,11 +194,8 @@ class LocalBackend:
     def scan_encrypted(self, enc_queries: np.ndarray, dim: int, prime: int) -> ScanResult:
         """enc_queries: (Q, D, 2, N) uint64 broadcast query ciphertexts -> (nb, Q, 3, N)."""
         self._refresh(dim)
-        parts = []
-        for _k, array in self._groups:
-            per_query = [scan.scan_encrypted(array, q, prime) for q in enc_queries]
-            parts.append(np.stack(per_query, axis=1))
-        return self._result(parts)
+        with _one_blas_thread():
+            return self._result(scan.scan_encrypted([a for _k, a in self._groups], enc_queries, prime))
 
     # ---- manifest --------------------------------------------------------------------------
     def manifest_put(self, tag: bytes, value: bytes) -> None:

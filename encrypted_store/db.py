@@ -7,6 +7,7 @@ transaction, so a kill leaves the previous state or the next, never a mix.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -115,4 +116,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
+            # leave one file, not a WAL copy; busy or damaged: the WAL is checkpointed later
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.conn.close()

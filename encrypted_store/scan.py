@@ -101,32 +101,37 @@ def float_digits(values: np.ndarray, radix_bits: int, count: int) -> np.ndarray:
     return out
 
 
-def scan_encrypted(group: np.ndarray, enc_query: np.ndarray, prime: int, chunk: int = 512) -> np.ndarray:
-    """(D, N, g, 2) blocks x (D, 2, N) query ciphertexts (residues) -> (g, 3, N) uint64 products.
+def scan_encrypted(
+    groups: list[np.ndarray], enc: np.ndarray, prime: int, chunk: int = 256
+) -> list[np.ndarray]:
+    """Groups of (D, N, g, 2) blocks x (Q, D, 2, N) query ciphertexts -> per group (g, Q, 3, N) uint64.
 
     Output polynomials: x0*q0, x0*q1 + x1*q0, x1*q1 (a size-3 ciphertext: the client's decryption
-    handles it, so the server needs no relinearization key).
+    handles it, so the server needs no relinearization key). Query digits are built once per chunk of
+    positions and shared by every group and query (one matrix product per group and chunk).
     """
-    dim, n, g, _polys = group.shape
+    nq, dim, _two, n = enc.shape
     levels = -(-(int(prime).bit_length() + 1) // ENC_RADIX_BITS)
-    centred = enc_query.astype(np.int64)
+    centred = enc.astype(np.int64)
     centred -= prime * (centred > prime // 2)
-    by_position = np.ascontiguousarray(centred.transpose(2, 1, 0))  # (N, 2, D)
-    out = np.empty((g, 3, n), dtype=np.uint64)
+    by_position = np.ascontiguousarray(centred.transpose(3, 0, 2, 1)).reshape(n, nq * 2, dim)  # (N, Q*2, D)
+    outs = [np.empty((g.shape[2], nq, 3, n), dtype=np.uint64) for g in groups]
     bound = float(prime // 2)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        # (c, 2*L, D) rows poly*L + level; its transpose is the (c, D, 2*L) weight stack (no copy)
+        # (c, Q*2*L, D): row (query, poly, level); its transpose is the (c, D, Q*2*L) weight stack
         digits = float_digits(by_position[start:stop], ENC_RADIX_BITS, levels).reshape(stop - start, -1, dim)
         if bound * float(np.abs(digits).sum(axis=-1).max()) >= EXACT:
             check_exact(bound, np.full((1, 1), EXACT))  # raises the exactness error
-        rows = np.ascontiguousarray(group[:, start:stop].transpose(1, 2, 3, 0)).reshape(
-            stop - start, g * 2, dim
-        )
-        prod = np.matmul(rows, digits.transpose(0, 2, 1))
-        prod = prod.reshape(stop - start, g, 2, 2, levels).transpose(4, 1, 2, 3, 0)  # L, g, x, q, c
-        res = _combine(prod, prime, ENC_RADIX_BITS)  # (g, x, q, c)
-        out[:, 0, start:stop] = res[:, 0, 0]
-        out[:, 1, start:stop] = (res[:, 0, 1] + res[:, 1, 0]) % np.uint64(prime)
-        out[:, 2, start:stop] = res[:, 1, 1]
-    return out
+        weights = digits.transpose(0, 2, 1)
+        for group, out in zip(groups, outs, strict=True):
+            g = group.shape[2]
+            rows = np.ascontiguousarray(group[:, start:stop].transpose(1, 2, 3, 0)).reshape(
+                stop - start, g * 2, dim
+            )
+            prod = np.matmul(rows, weights).reshape(stop - start, g, 2, nq, 2, levels)
+            res = _combine(prod.transpose(5, 1, 3, 2, 4, 0), prime, ENC_RADIX_BITS)  # (g, Q, x, q, c)
+            out[:, :, 0, start:stop] = res[:, :, 0, 0]
+            out[:, :, 1, start:stop] = (res[:, :, 0, 1] + res[:, :, 1, 0]) % np.uint64(prime)
+            out[:, :, 2, start:stop] = res[:, :, 1, 1]
+    return outs
