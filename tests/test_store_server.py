@@ -146,3 +146,28 @@ def test_malformed_messages_are_rejected(running: tuple[str, server.StoreServer]
     assert bad.status_code == 400 and "Malformed" in bad.json()["title"]
     unknown = httpx.post(f"{url}/v1/nope", content=wire.pack({}), headers=headers)
     assert unknown.status_code == 404
+
+
+def test_cli_store_serve_runs_and_answers(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ASSISTANT_STORE_TOKEN": TOKEN, "ASSISTANT_HOME": str(tmp_path / "srv")}
+    cmd = [sys.executable, "-m", "assistant", "store", "serve", "--port", "0"]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert "listening on http://127.0.0.1:" in line, line
+        url = line.strip().split()[-1]
+        backend = HttpBackend(url, TOKEN)
+        assert backend.info()["count"] == 0
+        with pytest.raises(AuthError):
+            HttpBackend(url, "nope").info()
+        backend.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert (tmp_path / "srv" / "store.db").exists()
