@@ -14,6 +14,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,10 @@ class CkksKit:
         k = np.arange(N)
         self._zeta = np.exp(1j * np.pi * k / N)
         self.s_ntt = self.s2_ntt = None
+        self.prefetch = False  # set by callers that run encrypted queries repeatedly
+        self._pool: dict[int, np.ndarray] = {}
+        self._pool_lock = threading.Lock()
+        self._worker: threading.Thread | None = None
         if secret is not None:
             self.s_ntt = secret_ntt(params, secret)
             self.s2_ntt = mulmod(self.s_ntt, self.s_ntt, self.prime)
@@ -175,12 +180,45 @@ class CkksKit:
         return out
 
     def encrypt_broadcast(self, values: np.ndarray, scale: float) -> np.ndarray:
-        """Each value in every slot (a constant polynomial), fresh ciphertexts: (D,) -> (D, 2, N) int64."""
+        """Each value in every slot (a constant polynomial), fresh ciphertexts: (D,) -> (D, 2, N) int64.
+
+        A constant polynomial is constant in NTT form too, so this is a fresh encryption of zero plus
+        the scaled value; the encryptions of zero are query-independent and come from `zeros()`.
+        """
         p = self.prime
-        noise = self.ntt.forward(small_error((len(values), N)) % p)
+        zero = self.zeros(len(values))
         constant = np.rint(np.asarray(values, dtype=np.float64) * scale).astype(np.int64) % p
-        c0, c1 = self._encrypt((noise + constant[:, None]) % p)
+        zero[:, 0] = (zero[:, 0] + constant[:, None]) % p
+        return zero
+
+    def _make_zeros(self, count: int) -> np.ndarray:
+        noise = self.ntt.forward(small_error((count, N)) % self.prime)
+        c0, c1 = self._encrypt(noise)
         return np.stack([c0, c1], axis=1)
+
+    def zeros(self, count: int) -> np.ndarray:
+        """`count` fresh encryptions of zero, each used once: from the pool when one is ready.
+
+        With `prefetch` on, a background thread prepares the next set after each use (the offline
+        half of an encrypted query); otherwise they are made here.
+        """
+        with self._pool_lock:
+            ready = self._pool.pop(count, None)
+        if self.prefetch:
+            self._refill(count)
+        return ready if ready is not None else self._make_zeros(count)
+
+    def _refill(self, count: int) -> None:
+        def work() -> None:
+            made = self._make_zeros(count)
+            with self._pool_lock:
+                self._pool.setdefault(count, made)
+
+        with self._pool_lock:
+            if count in self._pool or (self._worker is not None and self._worker.is_alive()):
+                return
+            self._worker = threading.Thread(target=work, daemon=True, name="ckks-zeros")
+            self._worker.start()
 
     def centred(self, residues: np.ndarray) -> np.ndarray:
         """Residues mod p -> float64 in (-p/2, p/2] (exact: p < 2^53)."""

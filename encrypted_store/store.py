@@ -225,6 +225,7 @@ class EncryptedStore:
         """Decrypted scores of every live placed record: (Q, M) float64 and their (M,) positions."""
         params = self.keyring.ckks_params
         if encrypted_query:
+            self.kit.prefetch = True  # the next query's encryptions of zero are made in the background
             qscale = float(2 ** params["enc_query_bits"])
             enc = np.stack([self.kit.encrypt_broadcast(row, qscale) for row in q])
             res = self.backend.scan_encrypted(enc, self.dim, self.kit.prime)
