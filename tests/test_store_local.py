@@ -168,3 +168,25 @@ def test_truncated_database_gives_a_clear_error(settings: Settings, ring: Keyrin
         st = open_store(settings, ring)
         st.search(unit_rows(1, 8))
     assert "store database" in exc.value.title and "backup" in exc.value.next_step
+
+
+def test_schema_migrates_forward_and_refuses_newer(tmp_path: Path) -> None:
+    from encrypted_store import db
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    db._v1(conn)
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    database = db.Database(path)
+    assert database.query("PRAGMA user_version")[0][0] == db.SCHEMA_VERSION
+    assert database.query("SELECT count(*) FROM manifest")[0][0] == 0
+    assert database.query("PRAGMA journal_mode")[0][0] == "wal"
+    database.close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version={db.SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer version"):
+        db.Database(path)
