@@ -93,6 +93,20 @@ def test_chunks_cover_every_turn_within_budget() -> None:
     assert chunks[1].splitlines()[0] == chunks[0].splitlines()[-1]
 
 
+def test_a_huge_unbroken_turn_is_split_in_linear_time() -> None:
+    calls = []
+
+    def count(text: str) -> int:
+        calls.append(len(text))
+        return sum(1 + len(w) // 16 for w in text.split())  # additive, like a word-piece tokenizer
+
+    turn = Turn("", "x" * 5000 + " word" * 20000)
+    chunks = chunk_turns([turn], 200, count)
+    assert all(count(c) <= 200 for c in chunks)
+    assert sum(len(c.replace("\n", " ").split()) for c in chunks) >= 20000
+    assert len(calls) < 30000  # one count per word, not one per growing prefix
+
+
 def test_parse_items_salvages_a_cut_off_reply() -> None:
     assert parse_items('{"items": ["Knee pain", "Swelling"]}') == (["Knee pain", "Swelling"], False)
     assert parse_items('{"items": ["Knee pain", "Swel') == (["Knee pain"], True)

@@ -111,17 +111,19 @@ def chunk_turns(turns: Sequence[Turn], budget: int, count_tokens: Callable[[str]
 
 
 def _split_long(line: str, budget: int, count_tokens: Callable[[str], int]) -> list[tuple[str, int]]:
-    words = line.split()
+    """Cut one oversized turn at word boundaries; linear in its length (words are counted one by one)."""
     out: list[tuple[str, int]] = []
     current: list[str] = []
+    used = 1
+    words = [w[i : i + 64] for w in line.split() for i in range(0, len(w), 64)]  # no piece over budget
     for word in words:
-        trial = " ".join([*current, word])
-        if current and count_tokens(trial) + 1 > budget:
+        size = count_tokens(f" {word}")
+        if current and used + size > budget:
             text = " ".join(current)
             out.append((text, count_tokens(text) + 1))
-            current = [word]
-        else:
-            current.append(word)
+            current, used = [], 1
+        current.append(word)
+        used += size
     if current:
         text = " ".join(current)
         out.append((text, count_tokens(text) + 1))
