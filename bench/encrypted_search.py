@@ -59,12 +59,20 @@ def build(store: EncryptedStore, x: np.ndarray) -> float:
     return len(x) / (time.perf_counter() - start)
 
 
-def median_time(fn: Any, repeats: int) -> float:
-    times = []
+CPU: dict[str, float] = {}  # median process CPU seconds per measured name (see median_time)
+
+
+def median_time(fn: Any, repeats: int, name: str = "") -> float:
+    """Median wall seconds; the median CPU seconds go to CPU[name] (the box is shared: wall time
+    includes waiting for a core, CPU time does not; BLAS runs on one thread, so they compare)."""
+    times, cpu = [], []
     for i in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn(i)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    if name:
+        CPU[name] = statistics.median(cpu)
     return statistics.median(times)
 
 
@@ -129,7 +137,7 @@ def seal_baseline(store: EncryptedStore, q: np.ndarray, blocks: int) -> float:
                 ct.load(ctx, path)
                 row.append(ct)
             cts.append(row)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     plains = []
     for d in range(store.dim):
         pt = sealapi.Plaintext()
@@ -142,6 +150,7 @@ def seal_baseline(store: EncryptedStore, q: np.ndarray, blocks: int) -> float:
         for d in range(1, store.dim):
             evaluator.multiply_plain(row[d], plains[d], tmp_ct)
             evaluator.add_inplace(acc, tmp_ct)
+    CPU["sealapi_per_block"] = (time.process_time() - start_cpu) / len(cts)
     return (time.perf_counter() - start) / len(cts)
 
 
@@ -166,34 +175,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "dim": args.dim,
             "add_records_per_s": round(add_rate, 1),
         }
-        out["plain_query_s"] = median_time(lambda i: store.search(q[i], k=10), args.repeats)
+        out["plain_query_s"] = median_time(lambda i: store.search(q[i], k=10), args.repeats, "plain_query")
         out["plain_5_queries_s"] = median_time(
             lambda i: store.search(q[5 * i : 5 * i + 5], k=10), args.repeats
         )
         pq = __import__("encrypted_store.scan", fromlist=["plain_query"]).plain_query
         out["scan_only_s"] = median_time(
-            lambda i: store.backend.scan_plain(pq(q[i : i + 1], 17), store.dim, store.kit.prime), args.repeats
+            lambda i: store.backend.scan_plain(pq(q[i : i + 1], 17), store.dim, store.kit.prime),
+            args.repeats,
+            "scan_only",
         )
         enc_repeats = max(3, args.repeats // 2)
         store.kit.prefetch = False
         out["encrypted_query_cold_s"] = median_time(
-            lambda i: store.search(q[i], k=10, encrypted_query=True), enc_repeats
+            lambda i: store.search(q[i], k=10, encrypted_query=True), enc_repeats, "encrypted_query_cold"
         )
-        out["encrypted_query_offline_s"] = median_time(lambda i: store.kit._make_zeros(args.dim), 3)
-        warm = []
+        out["encrypted_query_offline_s"] = median_time(
+            lambda i: store.kit._make_zeros(args.dim), 3, "offline"
+        )
+        warm, warm_cpu = [], []
         refill, store.kit._refill = store.kit._refill, lambda count: None  # fill by hand, untimed
         for i in range(enc_repeats):
             store.kit._pool[args.dim] = store.kit._make_zeros(args.dim)  # the offline half
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             store.search(q[i], k=10, encrypted_query=True)
             warm.append(time.perf_counter() - start)
+            warm_cpu.append(time.process_time() - start_cpu)
+        CPU["encrypted_query"] = statistics.median(warm_cpu)
         store.kit._refill = refill
         store.kit.prefetch = False
         out["encrypted_query_s"] = statistics.median(warm)
-        out["numpy_s"] = median_time(lambda i: np.argpartition(-(x @ q[i]), 10)[:10], args.repeats)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            out["numpy_s"] = median_time(
+                lambda i: np.argpartition(-(x @ q[i]), 10)[:10], args.repeats, "numpy"
+            )
         per_block = seal_baseline(store, q[0], args.baseline_blocks)
         blocks = store.backend.info()["blocks"]
         out["sealapi_baseline_s"] = round(per_block * blocks, 4)
+        CPU["sealapi_baseline"] = CPU["sealapi_per_block"] * blocks
         out["sealapi_baseline_note"] = (
             f"measured on {min(args.baseline_blocks, blocks)} block(s), x{blocks} blocks"
         )
@@ -217,6 +238,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out["plain_vs_numpy"] = round(out["plain_query_s"] / out["numpy_s"], 2)
         out["encrypted_vs_plain"] = round(out["encrypted_query_s"] / out["plain_query_s"], 2)
         out["encrypted_cold_vs_plain"] = round(out["encrypted_query_cold_s"] / out["plain_query_s"], 2)
+        out["cpu_s"] = {k: round(v, 4) for k, v in CPU.items() if k != "sealapi_per_block"}
+        out["load_average_1min"] = os.getloadavg()[0]
     for key, value in out.items():
         if isinstance(value, float):
             out[key] = round(value, 6)
