@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.base import GREEDY  # noqa: E402
 from models.catalog import bundled_path  # noqa: E402
-from models.llamacpp import LlamaCppModel  # noqa: E402
+from models.llamacpp import LlamaCppModel, load_llama_cpp  # noqa: E402
 from models.speed import Run, bench_messages, run_ours, summarize, timed  # noqa: E402
 
 TARGET = 0.95
@@ -28,7 +28,7 @@ TARGET = 0.95
 
 def load_direct(path: Path, n_ctx: int, threads: int) -> Any:
     """llama-cpp-python as a user would call it, told to use the GGUF's chat template like ours."""
-    from llama_cpp import Llama
+    Llama = load_llama_cpp().Llama  # noqa: N806 - same process, same OpenMP settings as ours
 
     return Llama(
         model_path=str(path),
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model": path.name,
         "threads": args.threads,
         "n_ctx": args.n_ctx,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "runs": args.runs,
         "max_tokens": args.max_tokens,
         "ours": mine.to_json(),

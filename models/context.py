@@ -13,7 +13,7 @@ OMISSION = "\n[... {n} characters omitted to fit the context window ...]\n"
 
 def output_budget(context_window: int, max_tokens: int) -> int:
     """Tokens to reserve for the reply: what was asked, but never more than half the window."""
-    return max(16, min(max_tokens, context_window // 2))
+    return max(1, min(max_tokens, context_window // 2))
 
 
 def fit_messages(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,15 +28,45 @@ if TYPE_CHECKING:
 
 GGUF_MAGIC = b"GGUF"
 TEMPLATE_MARGIN = 32  # chat-template tokens not covered by the per-message estimate
+LAX_JSON_CHAR = 'char ::= [^"\\\\] |'
+STRICT_JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
 LOCK_TIMEOUT_S = 30.0  # one reply at a time per model; a second caller waits this long
 
 
 _PARAMS_PATCH_LOCK = threading.Lock()
+AMX_IN_BUILD = re.compile(r"AMX_INT8\s*=\s*1")
+
+
+def load_llama_cpp() -> Any:
+    """Import llama_cpp, first asking OpenMP to sleep rather than spin while it waits.
+
+    llama.cpp's threads meet at an OpenMP barrier for every graph node; libgomp's default spin
+    there turned a 0.5 s reply into 47 s on a busy 2-core machine (FINDINGS, docs/bench/local_model.md).
+    libgomp reads the variable when it loads, so this must run before the first `import llama_cpp`;
+    a value the user set wins.
+    """
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    import llama_cpp
+
+    return llama_cpp
+
+
+def extra_buffer_types_safe(system_info: str | None = None) -> bool:
+    """Whether llama.cpp's extra buffer types may be used.
+
+    They hold the AMX matmul path, which SIGSEGVs on the first decode on AMX CPUs (FINDINGS), and the
+    AVX2/AVX-512 weight repacking, which speeds up Q4_0/Q4_K models. The AMX type exists only in
+    builds compiled with AMX (`-march=native` on an AMX machine), so only those lose the repacking.
+    """
+    if system_info is None:
+        system_info = load_llama_cpp().llama_print_system_info().decode("utf-8", "replace")
+    return AMX_IN_BUILD.search(system_info) is None
 
 
 @contextlib.contextmanager
-def _no_extra_buffer_types() -> Iterator[None]:
-    """Load without llama.cpp's extra buffer types (the AMX matmul path that SIGSEGVs on AMX CPUs).
+def _extra_buffer_types(enabled: bool) -> Iterator[None]:
+    """Load with `use_extra_bufts = enabled` in the model params.
 
     `Llama()` takes no argument for it and builds its params with
     `llama_cpp.llama_cpp.llama_model_default_params()` (the submodule, not the package re-export),
@@ -48,7 +79,7 @@ def _no_extra_buffer_types() -> Iterator[None]:
 
         def patched() -> Any:
             params = original()
-            params.use_extra_bufts = False
+            params.use_extra_bufts = enabled
             return params
 
         low.llama_model_default_params = patched
@@ -88,7 +119,7 @@ class LlamaCppModel(ChatModel):
     ) -> None:
         check_gguf(path)
         try:
-            from llama_cpp import Llama
+            Llama = load_llama_cpp().Llama  # noqa: N806 - the library's class name
         except ImportError as exc:
             raise ModelError(
                 "llama-cpp-python is not installed.",
@@ -100,7 +131,7 @@ class LlamaCppModel(ChatModel):
         self.demo_quality = demo_quality
         self._lock = threading.Lock()
         try:
-            with _no_extra_buffer_types():
+            with _extra_buffer_types(extra_buffer_types_safe()):
                 self.llm = Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,
@@ -243,11 +274,15 @@ class LlamaCppModel(ChatModel):
 
     def _grammar(self, schema: dict[str, Any]) -> Any:
         from llama_cpp import LlamaGrammar
+        from llama_cpp.llama_grammar import json_schema_to_gbnf
 
         try:
-            return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            gbnf = json_schema_to_gbnf(json.dumps(schema))
         except Exception as exc:  # the converter raises bare exceptions on unsupported schemas
-            raise ModelError(f"Unsupported JSON schema for llama.cpp: {exc}", "") from exc
+            raise ModelError(f"Unsupported JSON schema for llama.cpp: {exc}", "Simplify the schema.") from exc
+        # llama-cpp-python's converter lets raw control characters (a newline) into strings, which
+        # is not JSON; llama.cpp's own converter excludes them, as we do here.
+        return LlamaGrammar.from_string(gbnf.replace(LAX_JSON_CHAR, STRICT_JSON_CHAR), verbose=False)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
