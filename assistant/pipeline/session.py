@@ -79,22 +79,22 @@ class AssistantSession:
         if self._embedder is None:
             from assistant.embedding import Embedder
 
-            self._embedder = Embedder()
+            self._embedder = Embedder.from_settings(self.settings)
         return self._embedder
 
-    def ask(
+    def plan(
         self,
         question: str,
         *,
         use_remote: bool | None = None,
-        cancel: CancelToken | None = None,
         confirm: Confirm | None = None,
+        outbound: list[Outbound] | None = None,
     ) -> Iterator[Event]:
-        """Events for one question: [Sanitized], PlanReady, SourcesReady, TokenDelta..., Done."""
+        """The planning half of ask(): [Sanitized], notices, PlanReady. Appends sent bodies to `outbound`."""
         question = question.strip()
         if not question:
             raise InputError("The question is empty.", 'Ask something, e.g. assistant ask "When is ..."')
-        outbound: list[Outbound] = []
+        outbound = [] if outbound is None else outbound
         plan: Plan | None = None
         why_local: str | None = None
         want_remote = self.settings.remote_enabled if use_remote is None else use_remote
@@ -109,19 +109,38 @@ class AssistantSession:
             plan, why_local = yield from self._remote_plan(sanitized, confirm, outbound)
         if why_local:
             yield Notice(why_local, "warning" if want_remote and self.settings.remote_enabled else "info")
-        if cancel is not None and cancel.cancelled:
-            yield Done(Answer("", plan=plan or Plan(False, ""), outbound=outbound, finish_reason="cancelled"))
-            return
-        store = self.store
-        indexed = store is not None and store.count() > 0
         if plan is None:
-            plan = yield from self._local_plan(question, indexed, why_local)
+            plan = yield from self._local_plan(question, self._indexed(), why_local)
         yield PlanReady(plan)
+
+    def _indexed(self) -> bool:
+        store = self.store
+        return store is not None and store.count() > 0
+
+    def ask(
+        self,
+        question: str,
+        *,
+        use_remote: bool | None = None,
+        cancel: CancelToken | None = None,
+        confirm: Confirm | None = None,
+    ) -> Iterator[Event]:
+        """Events for one question: [Sanitized], PlanReady, SourcesReady, TokenDelta..., Done."""
+        outbound: list[Outbound] = []
+        plan = Plan(False, "")
+        for event in self.plan(question, use_remote=use_remote, confirm=confirm, outbound=outbound):
+            if isinstance(event, PlanReady):
+                plan = event.plan
+            yield event
+            if cancel is not None and cancel.cancelled:
+                yield Done(Answer("", plan=plan, outbound=outbound, finish_reason="cancelled"))
+                return
+        question = question.strip()
         records: list[Retrieved] = []
-        if indexed:
+        if self._indexed():
             queries = [question, *plan.sub_queries]
-            records = retrieve(store, self.embedder, queries, k=self.k)
-            for warning in getattr(store, "last_warnings", []) or []:
+            records = retrieve(self.store, self.embedder, queries, k=self.k)
+            for warning in getattr(self.store, "last_warnings", []) or []:
                 yield Notice(warning, "warning")
         self.guard.add_records(r.text for r in records)
         sources = [r.source() for r in records]
