@@ -154,6 +154,43 @@ def seal_baseline(store: EncryptedStore, q: np.ndarray, blocks: int) -> float:
     return (time.perf_counter() - start) / len(cts)
 
 
+def synthetic_scan(records: int, dim: int, repeats: int) -> dict[str, Any]:
+    """Time only the server scan on `records` records of stand-in coefficients (no encryption, no
+    SQLite): the scan's cost does not depend on the values. For sizes too slow to build here."""
+    from threadpoolctl import threadpool_limits
+
+    from encrypted_store import scan
+    from encrypted_store.backend import GROUP_BLOCKS
+    from encrypted_store.ckks import params_dict
+
+    prime = params_dict()["prime"]
+    blocks = -(-records // PER_BLOCK)
+    groups = []
+    for start in range(0, blocks, GROUP_BLOCKS):
+        g = min(GROUP_BLOCKS, blocks - start)
+        groups.append(np.full((dim, N, g, 2), float(prime // 3), dtype=np.float64))
+    rng = np.random.default_rng(1)
+    q = rng.standard_normal((max(repeats, 5), dim)).astype(np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    flat = np.ones((records, dim), dtype=np.float32)
+    out: dict[str, Any] = {"records": records, "synthetic_scan_only": True, "blocks": blocks}
+    with threadpool_limits(1, user_api="blas"):
+        out["scan_only_s"] = median_time(
+            lambda i: [scan.scan_plain(g, scan.plain_query(q[i : i + 1], 17), prime) for g in groups],
+            repeats,
+            "scan_only",
+        )
+        out["scan_5_queries_s"] = median_time(
+            lambda i: [scan.scan_plain(g, scan.plain_query(q[:5], 17), prime) for g in groups],
+            repeats,
+            "scan_5",
+        )
+        out["numpy_s"] = median_time(lambda i: np.argpartition(-(flat @ q[i]), 10)[:10], repeats, "numpy")
+    out["cpu_s"] = {k: round(v, 4) for k, v in CPU.items()}
+    out["load_average_1min"] = os.getloadavg()[0]
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--records", type=int, default=10000)
@@ -163,7 +200,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--baseline-blocks", type=int, default=2)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--synthetic-scan", action="store_true", help="time only the scan (for 1M+)")
     args = ap.parse_args(argv)
+    if args.synthetic_scan:
+        result = synthetic_scan(args.records, args.dim, args.repeats)
+        print(json.dumps(result) if args.json else result)
+        return result
     x, q = dataset(args.records, args.dim, max(args.queries, 20))
     with tempfile.TemporaryDirectory(prefix="bench-store-") as home:
         settings = load_settings(home=Path(home), store_url=None)

@@ -74,14 +74,21 @@ def _context(prime: int) -> Any:
     return sealapi.SEALContext(parms, True, sealapi.SEC_LEVEL_TYPE.TC128)
 
 
+_SECRET_TAG = b"NTT1"  # key file format of the CKKS secret: tag + N little-endian u64 (NTT form)
+
+
+def seal_secret_ntt(key: Any) -> np.ndarray:
+    """A SEAL SecretKey's NTT-form coefficients, read through the binding (no file)."""
+    plain = key.data()
+    return np.array([plain.data(i) for i in range(N)], dtype=np.int64)
+
+
 def generate_secret_key(params: dict[str, Any]) -> bytes:
+    """A fresh secret key from SEAL's KeyGenerator (uniform ternary), in the key file's format."""
     from tenseal import sealapi
 
     ctx = _context(params["prime"])
-    key = sealapi.KeyGenerator(ctx).secret_key()
-    with _scratch() as tmp:
-        key.save(str(tmp / "sk"))
-        return (tmp / "sk").read_bytes()
+    return _SECRET_TAG + seal_secret_ntt(sealapi.KeyGenerator(ctx).secret_key()).astype("<u8").tobytes()
 
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
@@ -241,8 +248,12 @@ class CkksKit:
 
 
 def secret_ntt(params: dict[str, Any], secret: bytes) -> np.ndarray:
-    """The SEAL secret key's NTT-form coefficients (loaded through SEAL from its own format)."""
-    from tenseal import sealapi
+    """The secret key's NTT-form coefficients from the key file's bytes."""
+    if secret.startswith(_SECRET_TAG) and len(secret) == len(_SECRET_TAG) + 8 * N:
+        values = np.frombuffer(secret, dtype="<u8", offset=len(_SECRET_TAG)).astype(np.int64)
+        if np.all(values < int(params["prime"])):
+            return values
+    from tenseal import sealapi  # key files from before the tagged format: SEAL's own serialization
 
     ctx = _context(int(params["prime"]))
     key = sealapi.SecretKey()
@@ -251,6 +262,8 @@ def secret_ntt(params: dict[str, Any], secret: bytes) -> np.ndarray:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(secret)
-        key.load(ctx, str(path))
-    plain = key.data()
-    return np.array([plain.data(i) for i in range(N)], dtype=np.int64)
+        try:
+            key.load(ctx, str(path))
+        except (ValueError, RuntimeError):
+            raise StoreError("The CKKS secret key is corrupt.", "Restore keys.json from a backup.") from None
+    return seal_secret_ntt(key)

@@ -10,7 +10,7 @@ from tenseal import sealapi
 
 from assistant.errors import StoreError
 from encrypted_store import scan
-from encrypted_store.ckks import CkksKit, N, _context, generate_secret_key, params_dict
+from encrypted_store.ckks import CkksKit, N, _context, generate_secret_key, params_dict, seal_secret_ntt
 from encrypted_store.ntt import Ntt, mulmod
 
 
@@ -68,12 +68,8 @@ def test_mulmod_is_exact() -> None:
 
 def test_seal_decrypts_ours_and_we_decrypt_seals(kit: CkksKit, tmp_path: object) -> None:
     ctx = _context(kit.prime)
-    key = sealapi.SecretKey()
-    path = tmp_path / "sk"  # type: ignore[operator]
-    secret = generate_secret_key(kit.params)
-    mine = CkksKit(kit.params, secret)
-    path.write_bytes(secret)
-    key.load(ctx, str(path))
+    key = sealapi.KeyGenerator(ctx).secret_key()  # SEAL's key, handed to the numpy kit
+    mine = CkksKit(kit.params, b"NTT1" + seal_secret_ntt(key).astype("<u8").tobytes())
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((N, 3)) * 0.1
     block = mine.encrypt_block(vectors.astype(np.float32))  # (N, 2, 3) centred
