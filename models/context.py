@@ -46,13 +46,15 @@ def fit_messages(
 
 
 def _shorten(message: Message, excess_tokens: int, count_tokens: Callable[[str], int]) -> Message:
+    """Cut `excess_tokens` (plus the marker's own) out of the middle; head and tail stay."""
     text = message.content
     tokens = max(1, count_tokens(text))
-    chars_per_token = len(text) / tokens
-    cut = min(len(text), int((excess_tokens + 24) * chars_per_token * 1.1) + 1)
-    if cut >= len(text) - 2:
-        return replace(message, content=text[:1])
-    head = (len(text) - cut) // 2
-    tail = len(text) - cut - head
-    shortened = text[:head] + OMISSION.format(n=cut) + (text[-tail:] if tail else "")
+    marker_tokens = count_tokens(OMISSION.format(n=len(text)))
+    keep_tokens = tokens - excess_tokens - marker_tokens
+    if keep_tokens <= 0:
+        return replace(message, content="")
+    keep = int(len(text) * keep_tokens / tokens * 0.95)  # a margin for uneven token density
+    head = keep // 2
+    tail = keep - head
+    shortened = text[:head] + OMISSION.format(n=len(text) - keep) + (text[-tail:] if tail else "")
     return replace(message, content=shortened)

@@ -29,6 +29,23 @@ def test_corrupt_gguf(tmp_path: Path) -> None:
     assert "not a GGUF model file" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("kind", ["magic-then-noise", "truncated-header", "truncated-weights"])
+def test_damaged_gguf_is_an_error_not_a_crash(kind: str, tmp_path: Path, bundled_gguf: Path) -> None:
+    """llama.cpp must refuse these cleanly: the CLI process survives and explains (no signal exit)."""
+    real = bundled_gguf.read_bytes()
+    content = {
+        "magic-then-noise": b"GGUF" + os.urandom(100_000),
+        "truncated-header": real[:3000],
+        "truncated-weights": real[:-1000],
+    }[kind]
+    bad = tmp_path / "damaged.gguf"
+    bad.write_bytes(content)
+    done = assistant("ask", "hi", "--no-remote", env={"ASSISTANT_MODEL": str(bad)})
+    assert done.returncode == 1, done.stderr
+    assert "could not load damaged.gguf" in done.stderr
+    assert "download it again" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_unknown_model_name() -> None:
     done = assistant("ask", "hi", "--no-remote", env={"ASSISTANT_MODEL": "gpt-5-local"})
     assert done.returncode == 1
