@@ -8,9 +8,10 @@ from assistant.errors import ConfigError
 
 if TYPE_CHECKING:
     from assistant.config import Settings
+    from models.base import SamplingParams
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, params: SamplingParams | None = None) -> None:
     """Run the app in the terminal until the user quits."""
     try:
         from assistant.tui.app import AssistantApp
@@ -21,4 +22,4 @@ def run(settings: Settings) -> None:
             "The chat app needs textual, which is not installed.",
             "Install it: pip install 'private-assistant[tui]'.",
         ) from exc
-    AssistantApp(settings).run()
+    AssistantApp(settings, params=params).run()

@@ -103,6 +103,8 @@ class AssistantApp(App[None]):
             self.screen.refresh_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "auto-unlock" and event.state == WorkerState.SUCCESS:
+            self._unlocked(event.worker.result)
         if event.state != WorkerState.ERROR:
             return
         if event.worker.group == "auto-unlock":

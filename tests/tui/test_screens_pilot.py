@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+from pydantic import SecretStr
+
 from assistant.config import Settings
 from assistant.conversations import Conversation, ConversationStore, Turn
 from assistant.pipeline.types import Source
@@ -168,3 +170,19 @@ def test_conversations_export_and_delete(
         assert not (settings.home / "conversations" / f"{conv.id}.conv").exists()
 
     asyncio.run(scenario())
+
+
+def test_assistant_passphrase_unlocks_without_the_screen_and_a_wrong_one_falls_back(
+    settings: Settings, keyfile: Any, small_model: Any
+) -> None:
+    async def scenario(passphrase: str) -> type:
+        app = AssistantApp(
+            settings.model_copy(update={"passphrase": SecretStr(passphrase)}), model=small_model
+        )
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen | UnlockScreen))
+            await pilot.pause(0.3)  # let the screen finish mounting before the app exits
+            return type(app.screen)
+
+    assert asyncio.run(scenario(PASSPHRASE)) is ChatScreen
+    assert asyncio.run(scenario("wrong passphrase")) is UnlockScreen
