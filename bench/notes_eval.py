@@ -32,6 +32,7 @@ from assistant.notes.offline import network_blocked  # noqa: E402
 from assistant.notes.render import json_problems, structure_problems, to_json, to_markdown, to_plain_text  # noqa: E402
 from assistant.notes.sections import FIELD_KEYS  # noqa: E402
 from assistant.notes.transcript import parse_transcript  # noqa: E402
+from models import catalog  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "aci-bench"
 FIXTURE_DATA = ROOT / "tests" / "fixtures" / "aci"
@@ -82,7 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-items", type=int, default=4)
     parser.add_argument("--max-chars", type=int, default=160)
     parser.add_argument("--chunk-tokens", type=int, default=3072)
+    parser.add_argument(
+        "--from-saved", type=Path, nargs="+", help="Summarize --save files of earlier runs; run nothing."
+    )
     args = parser.parse_args(argv)
+    if args.from_saved:
+        rows = [json.loads(ln) for f in args.from_saved for ln in f.read_text().splitlines() if ln.strip()]
+        meta = rows[0].get("model", "not recorded") if rows else "not recorded"
+        options = ExtractOptions(
+            max_items=args.max_items, max_chars=args.max_chars, chunk_tokens=args.chunk_tokens
+        )
+        print(json.dumps(summarize(rows, meta, meta == catalog.BUNDLED_NAME, args, options), indent=2))
+        return 0
 
     from rouge_score import rouge_scorer
 
@@ -99,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(load_settings())
         try:
             for index, case in enumerate(cases, 1):
-                rows.append(evaluate_case(case, model, options, scorer))
+                rows.append({"model": model.name, **evaluate_case(case, model, options, scorer)})
                 row = rows[-1]
                 print(
                     f"[{index}/{len(cases)}] {row['file']}: rouge1 {row['rouge1']:.3f} valid {row['valid']} "
