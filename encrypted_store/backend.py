@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ class LocalBackend:
         self._gen = -1
         self._groups: list[tuple[tuple[tuple[int, int], ...], np.ndarray]] = []
         self._live: dict[int, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
 
     # ---- metadata -------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -148,7 +150,13 @@ class LocalBackend:
             conn.execute("DELETE FROM blocks WHERE id = ?", (block,))
             conn.executemany("UPDATE records SET payload = ? WHERE tag = ?", [(p, t) for t, p in released])
 
-    def _refresh(self, dim: int) -> None:
+    def _refresh(self, dim: int) -> tuple[list[Any], dict[int, np.ndarray]]:
+        """A consistent snapshot (groups, live masks), rebuilt first if a write happened."""
+        with self._cache_lock:
+            self._rebuild(dim)
+            return self._groups, self._live
+
+    def _rebuild(self, dim: int) -> None:
         gen = self.db.generation()
         if gen == self._gen:
             return
@@ -180,22 +188,27 @@ class LocalBackend:
         self._live = live
         self._gen = gen
 
-    def _result(self, parts: list[np.ndarray]) -> ScanResult:
-        ids = np.array([b for key, _a in self._groups for b, _v in key], dtype=np.int64)
-        live = np.stack([self._live[int(b)] for b in ids]) if ids.size else np.zeros((0, N), dtype=bool)
+    @staticmethod
+    def _result(
+        groups: list[Any], live_by_block: dict[int, np.ndarray], parts: list[np.ndarray]
+    ) -> ScanResult:
+        ids = np.array([b for key, _a in groups for b, _v in key], dtype=np.int64)
+        live = np.stack([live_by_block[int(b)] for b in ids]) if ids.size else np.zeros((0, N), dtype=bool)
         cts = np.concatenate(parts) if parts else np.zeros((0, 1, 2, N), dtype=np.uint64)
         return ScanResult(ids, cts, live)
 
     def scan_plain(self, query: scan.PlainQuery, dim: int, prime: int) -> ScanResult:
-        self._refresh(dim)
+        groups, live = self._refresh(dim)
         with _one_blas_thread():
-            return self._result([scan.scan_plain(array, query, prime) for _k, array in self._groups])
+            return self._result(groups, live, [scan.scan_plain(a, query, prime) for _k, a in groups])
 
     def scan_encrypted(self, enc_queries: np.ndarray, dim: int, prime: int) -> ScanResult:
-        """enc_queries: (Q, D, 2, N) uint64 broadcast query ciphertexts -> (nb, Q, 3, N)."""
-        self._refresh(dim)
+        """enc_queries: (Q, D, 2, N) broadcast query ciphertexts (residues) -> (nb, Q, 3, N)."""
+        groups, live = self._refresh(dim)
         with _one_blas_thread():
-            return self._result(scan.scan_encrypted([a for _k, a in self._groups], enc_queries, prime))
+            return self._result(
+                groups, live, scan.scan_encrypted([a for _k, a in groups], enc_queries, prime)
+            )
 
     # ---- manifest --------------------------------------------------------------------------
     def manifest_put(self, tag: bytes, value: bytes) -> None:
