@@ -177,16 +177,24 @@ def test_token_counting(small_model: Any) -> None:
     assert 1 <= stats.completion_tokens <= 24
 
 
-def test_prompt_longer_than_the_window_is_trimmed(small_model: Any) -> None:
-    window = small_model.context_window
-    huge = "The quick brown fox jumps over the lazy dog. " * 700  # about 7,000 tokens
-    assert small_model.count_tokens(huge) > 2 * window
-    history = [Message("user", f"old question {i}") for i in range(50)]
-    messages = [Message("system", "Be brief."), *history, Message("user", huge + " What jumps?")]
-    done = small_model.complete(messages, SamplingParams(max_tokens=16))
-    assert done.trimmed
-    assert done.finish_reason in {"stop", "length"}
-    assert done.prompt_tokens + 16 <= window
+@pytest.mark.slow
+def test_prompt_longer_than_the_window_is_trimmed(bundled_gguf: Any) -> None:
+    from models.llamacpp import LlamaCppModel
+
+    model = LlamaCppModel(bundled_gguf, n_ctx=512, threads=2)  # a small window keeps the prefill short
+    try:
+        window = model.context_window
+        huge = "The quick brown fox jumps over the lazy dog. " * 300  # about 3,000 tokens
+        assert model.count_tokens(huge) > 4 * window
+        history = [Message("user", f"old question {i}") for i in range(50)]
+        messages = [Message("system", "Be brief."), *history, Message("user", huge + " What jumps?")]
+        stats = StreamStats()
+        deltas = list(model.stream(messages, SamplingParams(max_tokens=16), stats=stats))
+        assert stats.trimmed
+        assert deltas[-1].finish_reason in {"stop", "length"}
+        assert stats.prompt_tokens + 16 <= window
+    finally:
+        model.close()
 
 
 def test_a_prompt_that_fits_is_not_trimmed(small_model: Any) -> None:
