@@ -18,6 +18,7 @@ from assistant.tui.prefs import Prefs
 from assistant.tui.screens.chat import ChatScreen
 from assistant.tui.screens.conversations import ConversationsScreen
 from assistant.tui.screens.help import HelpScreen
+from assistant.tui.screens.index import IndexScreen
 from assistant.tui.screens.modals import ErrorModal
 from assistant.tui.screens.settings import SettingsScreen
 from assistant.tui.screens.unlock import UnlockScreen
@@ -192,6 +193,10 @@ class AssistantApp(App[None]):
 
         self.push_screen(SettingsScreen(self.prefs, remote_url=self.settings.remote_url), apply)
 
+    def action_index(self) -> None:
+        if self._backend is not None:
+            self.push_screen(IndexScreen())
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -206,6 +211,7 @@ class AssistantApp(App[None]):
             return
         yield SystemCommand("New conversation", "Start an empty conversation", self.action_new_conversation)
         yield SystemCommand("Conversations", "Resume, delete or export saved ones", self.action_conversations)
+        yield SystemCommand("Index folders", "Add folders of records; see what is indexed", self.action_index)
         yield SystemCommand("Settings", "Local model, remote planner, sanitizer", self.action_settings)
         yield SystemCommand("Keys and help", "Keybindings and what the panels mean", self.action_help)
 

@@ -43,7 +43,8 @@ class ChatBackend:
         self._lock = threading.Lock()
         self._session: AssistantSession | None = None
         self._history: list[tuple[str, str]] = []
-        self._store: Any = None  # opened by the first session that needs it, then shared
+        self._store: Any = None  # opened once, shared by the sessions and the index screen
+        self._embedder: Any = None
 
     @property
     def model_name(self) -> str:
@@ -90,18 +91,62 @@ class ChatBackend:
     def _current_session(self, model: ChatModel) -> AssistantSession:
         from assistant.pipeline.session import AssistantSession
 
+        store = self.store()
         with self._lock:
             if self._session is None:
                 self._session = AssistantSession(
                     self.settings,
                     keyring=self.keyring,
                     model=model,
-                    store=self._store,
+                    store=store,
+                    embedder=self._embedder,
                     params=self.params,
                     generalize=self.generalize,
                 )
                 self._session.history = list(self._history)
             return self._session
+
+    def store(self, dim: int | None = None) -> Any:
+        """The encrypted store, opened once and shared by every session; None before `init`."""
+        with self._lock:
+            if self._store is None and self.keyring is not None and self.settings.keyfile.exists():
+                from encrypted_store import open_store
+
+                self._store = open_store(self.settings, self.keyring, dim=dim)
+            return self._store
+
+    def embedder(self) -> Any:
+        with self._lock:
+            if self._embedder is None:
+                from assistant.embedding import Embedder
+
+                self._embedder = Embedder.from_settings(self.settings)
+            return self._embedder
+
+    def indexed_files(self) -> list[Any]:
+        """What the index holds (`assistant index --list`), sorted by path; blocking."""
+        from assistant.ingest import manifest
+
+        store = self.store()
+        if store is None:
+            return []
+        return sorted(manifest.load(store).values(), key=lambda f: f.path)
+
+    def index(self, paths: Sequence[str], progress: Callable[[Any], None], cancel: Any) -> Any:
+        """Encrypt and index folders and files (blocking: run in a worker); returns the summary.
+
+        Raises:
+            ConfigError: no keys yet. InputError: a path does not exist. Cancelled: `cancel` was set.
+        """
+        from assistant.errors import ConfigError
+        from assistant.ingest.indexer import index_paths
+
+        embedder = self.embedder()
+        fresh = not self.settings.store_url and not self.settings.store_path.exists()
+        store = self.store(dim=embedder.dim if fresh else None)
+        if store is None:
+            raise ConfigError("This data dir has no keys yet.", "Run `assistant init` first.")
+        return index_paths(list(paths), store, embedder, self.keyring, progress=progress, cancel=cancel)
 
     def ask(
         self,
@@ -114,11 +159,7 @@ class ChatBackend:
         """Events for one question (a blocking iterator: consume it in a worker thread)."""
         model = self.ensure_ready()
         session = self._current_session(model)
-        try:
-            yield from session.ask(question, use_remote=use_remote, cancel=cancel, confirm=confirm)
-        finally:
-            # Sessions open the store lazily; keep the one it opened (without opening one here).
-            self._store = session._store
+        yield from session.ask(question, use_remote=use_remote, cancel=cancel, confirm=confirm)
 
     def replies_for(self, outbound: Sequence[Outbound]) -> list[str]:
         """The remote's reply to each request, from the encrypted ledger ("" where none is recorded)."""
@@ -135,7 +176,7 @@ class ChatBackend:
 
     def record_text(self, record_id: str) -> str | None:
         """The full text of a cited record, decrypted locally; None when there is no store."""
-        store = self._store or getattr(self._session, "_store", None)
+        store = self._store
         if store is None:
             return None
         records = store.get([record_id])

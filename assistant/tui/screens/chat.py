@@ -45,6 +45,7 @@ class ChatScreen(Screen[None]):
         Binding("escape", "stop", "Stop", show=True),
         Binding("ctrl+n", "new_conversation", "New chat"),
         Binding("ctrl+o", "app.conversations", "Conversations"),
+        Binding("f3", "app.index", "Index"),
         Binding("f2", "app.settings", "Settings"),
         Binding("f1", "app.help", "Help"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False),

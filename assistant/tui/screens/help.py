@@ -18,6 +18,7 @@ HELP = """\
 | Esc | stop the answer; your question goes back in the prompt |
 | Ctrl+N | new conversation |
 | Ctrl+O | saved conversations: resume, delete (d), export to Markdown (e) |
+| F3 | index: add folders of records, watch progress, see what is indexed |
 | F2 | settings: local model, remote planner, sanitizer strictness |
 | F1 | this help |
 | Ctrl+P | command palette |
