@@ -20,6 +20,7 @@ from assistant.tui.screens.conversations import ConversationsScreen
 from assistant.tui.screens.help import HelpScreen
 from assistant.tui.screens.index import IndexScreen
 from assistant.tui.screens.modals import ErrorModal
+from assistant.tui.screens.note import NoteScreen
 from assistant.tui.screens.settings import SettingsScreen
 from assistant.tui.screens.unlock import UnlockScreen
 from models.base import SamplingParams
@@ -197,6 +198,10 @@ class AssistantApp(App[None]):
         if self._backend is not None:
             self.push_screen(IndexScreen())
 
+    def action_note(self) -> None:
+        if self._backend is not None:
+            self.push_screen(NoteScreen())
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -212,6 +217,9 @@ class AssistantApp(App[None]):
         yield SystemCommand("New conversation", "Start an empty conversation", self.action_new_conversation)
         yield SystemCommand("Conversations", "Resume, delete or export saved ones", self.action_conversations)
         yield SystemCommand("Index folders", "Add folders of records; see what is indexed", self.action_index)
+        yield SystemCommand(
+            "Clinical note", "Visit transcript to a structured note, on the device", self.action_note
+        )
         yield SystemCommand("Settings", "Local model, remote planner, sanitizer", self.action_settings)
         yield SystemCommand("Keys and help", "Keybindings and what the panels mean", self.action_help)
 

@@ -46,6 +46,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+n", "new_conversation", "New chat"),
         Binding("ctrl+o", "app.conversations", "Conversations"),
         Binding("f3", "app.index", "Index"),
+        Binding("f4", "app.note", "Note"),
         Binding("f2", "app.settings", "Settings"),
         Binding("f1", "app.help", "Help"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False),

@@ -19,6 +19,7 @@ HELP = """\
 | Ctrl+N | new conversation |
 | Ctrl+O | saved conversations: resume, delete (d), export to Markdown (e) |
 | F3 | index: add folders of records, watch progress, see what is indexed |
+| F4 | clinical note: paste or open a visit transcript (Ctrl+O), write the note (Ctrl+G), save (Ctrl+S) |
 | F2 | settings: local model, remote planner, sanitizer strictness |
 | F1 | this help |
 | Ctrl+P | command palette |

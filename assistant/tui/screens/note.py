@@ -1,0 +1,135 @@
+"""The note screen: paste or open a visit transcript, get a structured clinical note (local model only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Markdown, Static, TextArea
+from textual.worker import Worker, WorkerState
+
+from assistant.tui.screens.modals import PathModal
+
+if TYPE_CHECKING:
+    from assistant.tui.app import AssistantApp
+
+HINT = "Paste a transcript on the left ([doctor]/[patient] tags, Doctor:/Patient:, or plain text)."
+
+
+class NoteScreen(Screen[None]):
+    """Nothing here touches the network: the note comes from the local model and the transcript alone."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+g", "generate", "Write note"),
+        Binding("ctrl+o", "open", "Open file"),
+        Binding("ctrl+s", "save", "Save note"),
+    ]
+
+    app: AssistantApp
+
+    def __init__(self) -> None:
+        super().__init__(id="note")
+        self.note_markdown = ""
+        self.flags = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(HINT + " Ctrl+G writes the note.", id="note-message", markup=False)
+        with Horizontal(id="note-main"):
+            yield TextArea(id="transcript", soft_wrap=True)
+            with VerticalScroll(id="note-output"):
+                yield Markdown("_The note appears here._", id="note-markdown", open_links=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Clinical note"
+        self.sub_title = "on this device only"
+        self.query_one(TextArea).focus()
+
+    @property
+    def writing(self) -> bool:
+        return any(w.group == "note" and w.is_running for w in self.workers)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#note-message", Static).update(text)
+
+    def action_generate(self) -> None:
+        if self.writing:
+            return
+        self._say("Writing the note with the local model…")
+        self._write(self.query_one(TextArea).text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="note")
+    def _write(self, text: str) -> tuple[str, int, float]:
+        from assistant.notes import generate_note, parse_transcript
+        from assistant.notes.render import to_markdown
+
+        transcript = parse_transcript(text)  # InputError on an empty transcript
+        model = self.app.backend.ensure_ready()
+
+        def progress(index: int, total: int) -> None:
+            if total > 1:
+                self.app.call_from_thread(self._say, f"Long transcript: part {index} of {total}…")
+
+        note = generate_note(transcript, model, progress=progress)
+        return to_markdown(note), len(note.flags), note.seconds
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "note" and event.state == WorkerState.SUCCESS:
+            self.note_markdown, self.flags, seconds = worker.result
+            self.query_one("#note-markdown", Markdown).update(self.note_markdown)
+            checked = (
+                f"{self.flags} statement(s) flagged by the grounding check: verify them."
+                if self.flags
+                else "Every statement was found in the transcript."
+            )
+            self._say(f"Note written in {seconds:.0f} s. {checked} Ctrl+S saves it.")
+        elif worker.group == "open" and event.state == WorkerState.SUCCESS:
+            self.query_one(TextArea).text = worker.result
+            self._say("Transcript loaded. Ctrl+G writes the note.")
+        elif event.state == WorkerState.ERROR:
+            self._say(HINT)
+            self.app.show_error(worker.error)
+
+    def action_open(self) -> None:
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._open(str(path))
+
+        self.app.push_screen(PathModal("Transcript file to open:", str(Path.cwd())), chosen)
+
+    @work(thread=True, exit_on_error=False, group="open")
+    def _open(self, path: str) -> str:
+        from assistant.notes import read_transcript
+
+        return read_transcript(path).text  # InputError: missing, binary, empty or oversized
+
+    def action_save(self) -> None:
+        if not self.note_markdown:
+            self.notify("Write a note first (Ctrl+G).", severity="warning")
+            return
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                path.write_text(self.note_markdown, encoding="utf-8")
+            except OSError as exc:
+                self.app.show_error(exc)
+                return
+            self.notify(f"Note saved to {path} (in clear: it is your copy).")
+
+        self.app.push_screen(PathModal("Save the note (Markdown) to:", str(Path.cwd() / "note.md")), chosen)
+
+    def action_back(self) -> None:
+        if self.writing:
+            self.notify("The note is being written; it cannot be stopped midway.", severity="warning")
+            return
+        self.dismiss(None)
