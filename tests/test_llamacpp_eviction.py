@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.errors import ModelError
+from models.base import Message, SamplingParams, StreamStats
 from models.eviction import EvictionTracker, make_policy, make_tracker, token_scores
 from models.llamacpp_kv import EvictingLlamaCppModel
 from models.llamacpp_kv.model import StopScanner
@@ -50,7 +51,7 @@ def paged(bundled_gguf: Path) -> Iterator[EvictingLlamaCppModel]:
         kv_policy="paged",
         block_size=BLOCK,
         batch=BATCH,
-        threads=2,
+        threads=1,
         record=True,
     )
     yield model
@@ -117,7 +118,7 @@ def test_logits_after_eviction_match_fresh_and_masked_evaluations(
     got = last_logits(paged.llm)
 
     ref = EvictingLlamaCppModel(
-        bundled_gguf, kv_budget=512, kv_policy="none", n_ctx=512, batch=BATCH, threads=2
+        bundled_gguf, kv_budget=512, kv_policy="none", n_ctx=512, batch=BATCH, threads=1
     )
     try:
         # 1. a fresh evaluation of the kept tokens (what the cache stands for)
@@ -147,23 +148,19 @@ def test_logits_after_eviction_match_fresh_and_masked_evaluations(
 
 @pytest.mark.slow
 def test_conversation_of_three_contexts_completes(bundled_gguf: Path) -> None:
-    from models.base import Message, SamplingParams
 
     model = EvictingLlamaCppModel(
-        bundled_gguf, kv_budget=BUDGET, kv_policy="paged", block_size=BLOCK, batch=BATCH, threads=2
+        bundled_gguf, kv_budget=BUDGET, kv_policy="paged", block_size=BLOCK, batch=BATCH, threads=1
     )
     try:
         rt = model.runtime
         system = Message("system", "You are a terse assistant. Answer in one short sentence.")
         history = [system]
-        params = SamplingParams(max_tokens=24, seed=1)
+        params = SamplingParams(max_tokens=16, seed=1)
         turns = 0
         prompt_total = 0
         while len(rt.history) < 3 * rt.cells:
-            topic = FILLER.split(". ")[turns % 4]
-            history.append(Message("user", f"Turn {turns}: tell me about this. {topic}."))
-            from models.base import StreamStats
-
+            history.append(Message("user", f"Turn {turns}: {FILLER} Who keeps the bees?"))
             stats = StreamStats()
             deltas = list(model.stream(history, params, stats=stats))
             assert deltas[-1].finish_reason in ("stop", "length")
