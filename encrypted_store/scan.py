@@ -19,7 +19,8 @@ from assistant.errors import StoreError
 
 EXACT = float(2**53)
 RADIX_BITS = 3  # plaintext query digits in [-4, 3]: 2^42 * 384 * 4 < 2^53
-ENC_RADIX_BITS = 4  # encrypted query digits in [-8, 7]: checked per query (typical sum 1536 < 2048)
+SPLIT_BITS = 21  # encrypted query: block coefficients split as hi * 2^21 + lo
+ENC_LIMB_BITS = 22  # encrypted query: ciphertext coefficients as two balanced 22-bit digits
 
 
 def signed_digits(values: np.ndarray, radix_bits: int, count: int) -> np.ndarray:
@@ -101,37 +102,55 @@ def float_digits(values: np.ndarray, radix_bits: int, count: int) -> np.ndarray:
     return out
 
 
+def _residues(values: np.ndarray, prime: int) -> np.ndarray:
+    """Exact float64 integers (|v| < 2^53) -> int64 residues mod p, without integer division."""
+    r = values - np.floor(values * (1.0 / prime)) * prime  # quotient off by at most one: still exact
+    r[r < 0] += prime
+    r[r >= prime] -= prime
+    return r.astype(np.int64)
+
+
 def scan_encrypted(
     groups: list[np.ndarray], enc: np.ndarray, prime: int, chunk: int = 256
 ) -> list[np.ndarray]:
     """Groups of (D, N, g, 2) blocks x (Q, D, 2, N) query ciphertexts -> per group (g, Q, 3, N) uint64.
 
     Output polynomials: x0*q0, x0*q1 + x1*q0, x1*q1 (a size-3 ciphertext: the client's decryption
-    handles it, so the server needs no relinearization key). Query digits are built once per chunk of
-    positions and shared by every group and query (one matrix product per group and chunk).
+    handles it, so the server needs no relinearization key). Both operands are 43-bit residues, so
+    both are split: the query into two balanced 22-bit digits (built once per chunk of positions, for
+    every group and query), the block coefficients into hi * 2^21 + lo. Then |x| <= 2^21, |w| <= 2^21
+    and 384 * 2^42 < 2^53: every product is exact without a per-query check.
     """
+    from encrypted_store.ntt import mulmod
+
     nq, dim, _two, n = enc.shape
-    levels = -(-(int(prime).bit_length() + 1) // ENC_RADIX_BITS)
     centred = enc.astype(np.int64)
     centred -= prime * (centred > prime // 2)
     by_position = np.ascontiguousarray(centred.transpose(3, 0, 2, 1)).reshape(n, nq * 2, dim)  # (N, Q*2, D)
     outs = [np.empty((g.shape[2], nq, 3, n), dtype=np.uint64) for g in groups]
-    bound = float(prime // 2)
+    shifts = {
+        (part, lev): pow(2, SPLIT_BITS * part + ENC_LIMB_BITS * lev, prime)
+        for part in (0, 1)
+        for lev in (0, 1)
+    }
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        # (c, Q*2*L, D): row (query, poly, level); its transpose is the (c, D, Q*2*L) weight stack
-        digits = float_digits(by_position[start:stop], ENC_RADIX_BITS, levels).reshape(stop - start, -1, dim)
-        if bound * float(np.abs(digits).sum(axis=-1).max()) >= EXACT:
-            check_exact(bound, np.full((1, 1), EXACT))  # raises the exactness error
-        weights = digits.transpose(0, 2, 1)
+        c = stop - start
+        # (c, Q*2*2, D): row (query, poly, level) of the query weights at each position j
+        weights = float_digits(by_position[start:stop], ENC_LIMB_BITS, 2).reshape(c, -1, dim)
         for group, out in zip(groups, outs, strict=True):
             g = group.shape[2]
-            rows = np.ascontiguousarray(group[:, start:stop].transpose(1, 2, 3, 0)).reshape(
-                stop - start, g * 2, dim
-            )
-            prod = np.matmul(rows, weights).reshape(stop - start, g, 2, nq, 2, levels)
-            res = _combine(prod.transpose(5, 1, 3, 2, 4, 0), prime, ENC_RADIX_BITS)  # (g, Q, x, q, c)
+            view = group[:, start:stop].transpose(1, 0, 2, 3).reshape(c, dim, g * 2)  # strided, no copy
+            hi = np.rint(view * (1.0 / (1 << SPLIT_BITS)))
+            lo = view - hi * (1 << SPLIT_BITS)
+            prods = [np.matmul(weights, part).reshape(c, nq, 2, 2, g, 2) for part in (lo, hi)]
+            acc = np.zeros((c, nq, 2, g, 2), dtype=np.int64)  # c, Q, q, g, x
+            for (part, lev), shift in shifts.items():
+                term = _residues(prods[part][:, :, :, lev], prime)
+                acc += term if shift == 1 else mulmod(term, np.int64(shift), prime, np.float64(shift / prime))
+            acc %= prime
+            res = acc.transpose(3, 1, 4, 2, 0)  # g, Q, x, q, c
             out[:, :, 0, start:stop] = res[:, :, 0, 0]
-            out[:, :, 1, start:stop] = (res[:, :, 0, 1] + res[:, :, 1, 0]) % np.uint64(prime)
+            out[:, :, 1, start:stop] = (res[:, :, 0, 1] + res[:, :, 1, 0]) % prime
             out[:, :, 2, start:stop] = res[:, :, 1, 1]
     return outs
