@@ -179,6 +179,7 @@ def test_use_remote_false_sends_nothing(corpus_home, remote: RemoteStandin) -> N
     assert remote.requests == [] and not any(isinstance(e, Sanitized) for e in events)
 
 
+@pytest.mark.slow
 def test_cli_no_remote_sends_nothing_and_default_sends_one(tmp_path: Path, remote: RemoteStandin) -> None:
     import json
     import subprocess
