@@ -5,7 +5,7 @@ for PagedEviction and the baselines (inverse key norm, StreamingLLM window, llam
 shift, the full cache); decode tokens/s with the native and the Python K/V observer against the
 same eviction without scoring; KV memory.
 
-Run: .venv/bin/python bench/llamacpp_eviction.py --json [--quick]
+Run: .venv/bin/python bench/llamacpp_eviction.py --json [--full] [--threads N]
 """
 
 from __future__ import annotations
@@ -57,13 +57,17 @@ def last_logits(llm: Any) -> np.ndarray:
     return np.ctypeslib.as_array(C.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
 
 
-def greedy(model: EvictingLlamaCppModel, tokens: list[int], protected: int, n: int) -> tuple[str, float]:
-    """Greedy continuation from a cold cache; returns the text and decode tokens/s."""
+def greedy(
+    model: EvictingLlamaCppModel, tokens: list[int], protected: int, n: int
+) -> tuple[str, float, float]:
+    """Greedy continuation from a cold cache: the text, prompt tokens/s and decode tokens/s."""
     from llama_cpp import llama_cpp as C
 
     rt = model.runtime
     rt.reset(protected)
+    t0 = time.perf_counter()
     rt.feed(tokens)
+    prompt_rate = len(tokens) / max(time.perf_counter() - t0, 1e-9)
     out: list[int] = []
     t0 = time.perf_counter()
     for _ in range(n):
@@ -73,7 +77,7 @@ def greedy(model: EvictingLlamaCppModel, tokens: list[int], protected: int, n: i
         out.append(token)
         rt.feed([token])
     rate = len(out) / max(time.perf_counter() - t0, 1e-9)
-    return model.llm.detokenize(out).decode("utf-8", errors="replace"), rate
+    return model.llm.detokenize(out).decode("utf-8", errors="replace"), prompt_rate, rate
 
 
 def prompt(model: EvictingLlamaCppModel, user: str, answer_prefix: str = "") -> tuple[list[int], int]:
@@ -141,7 +145,7 @@ def run_accuracy(args: argparse.Namespace) -> dict[str, Any]:
                     tokens, protected = prompt(
                         model, passkey_user(args.length, depth, key), "The pass key is"
                     )
-                    text, _ = greedy(model, tokens, protected, 8)
+                    text, _, _ = greedy(model, tokens, protected, 8)
                     ok += str(key) in text.replace(" ", "")
                 hits[f"{depth:.2f}"] = ok / len(depth_keys)
             passkey[name] = {
@@ -152,7 +156,7 @@ def run_accuracy(args: argparse.Namespace) -> dict[str, Any]:
             f1s, contains = [], []
             for user, gold in items:
                 tokens, protected = prompt(model, user)
-                text, _ = greedy(model, tokens, protected, 32)
+                text, _, _ = greedy(model, tokens, protected, 24)
                 f1s.append(token_f1(text, gold))
                 contains.append(set(normalize_answer(gold)) <= set(normalize_answer(text)))
             qa[name] = {
@@ -200,12 +204,8 @@ def run_speed(args: argparse.Namespace) -> dict[str, Any]:
         )
         for _ in range(args.rounds):
             for name, model in models.items():
-                t0 = time.perf_counter()
-                model.runtime.reset(protected)
-                model.runtime.feed(tokens)
-                prompt_rates[name].append(len(tokens) / (time.perf_counter() - t0))
-                model.runtime.reset(protected)
-                _, rate = greedy(model, tokens, protected, args.decode)
+                _, prompt_rate, rate = greedy(model, tokens, protected, args.decode)
+                prompt_rates[name].append(prompt_rate)
                 rates[name].append(rate)
     finally:
         for model in models.values():
@@ -252,28 +252,29 @@ def run_long_chat(budget: int, max_tokens: int = 32) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads (default 1)")
+    parser.add_argument("--full", action="store_true", help="larger sizes (1,000-token prompts, 2 threads)")
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default 1, --full 2)")
     args = parser.parse_args()
     global THREADS
-    THREADS = args.threads
+    # the default fits a shared, loaded 2-core machine in about 20 minutes
     args.length, args.budgets, args.depths, args.trials, args.questions = (
-        512,
-        [128, 256],
+        320,
+        [96, 160],
         [0.25, 0.5, 0.75],
         1,
-        3,
+        2,
     )
-    args.speed_prompt, args.decode, args.rounds = 400, 128, 3
-    if args.quick:
+    args.speed_prompt, args.decode, args.rounds = 200, 64, 3
+    if args.full:
         args.length, args.budgets, args.depths, args.trials, args.questions = (
-            500,
-            [128, 256],
-            [0.2, 0.8],
-            1,
+            1000,
+            [256, 512],
+            [0.1, 0.3, 0.5, 0.7, 0.9],
             2,
+            8,
         )
-        args.speed_prompt, args.decode, args.rounds = 400, 64, 1
+        args.speed_prompt, args.decode, args.rounds = 1000, 256, 3
+    THREADS = args.threads or (2 if args.full else 1)
     started = time.time()
     result: dict[str, Any] = {
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {THREADS} thread(s)",

@@ -178,6 +178,25 @@ def test_conversation_of_three_contexts_completes(bundled_gguf: Path) -> None:
         model.close()
 
 
+def test_sync_reuses_the_common_prefix_and_rolls_back_the_rest(paged: EvictingLlamaCppModel) -> None:
+    rt = paged.runtime
+    tokens = text_tokens(paged, 200)
+    rt.reset(protected=8)
+    rt.feed(tokens[:180])  # evicts: some of the first 150 tokens are gone
+    assert rt.stats.evicted_tokens > 0
+    changed = tokens[:150] + tokens[10:30]
+    todo = rt.sync(changed, protected=8)
+    assert todo == tokens[10:30] and rt.history == tokens[:150]
+    assert all(p < 150 for p in rt.positions) and paged.llm.n_tokens == rt.n_cached
+    assert rt.cache_pos_max() == rt.n_cached - 1
+    rt.feed(todo)
+    assert paged.llm.input_ids[: rt.n_cached].tolist() == [changed[p] for p in rt.positions]
+    # the same prompt again: one token is re-fed to refresh the logits
+    assert rt.sync(changed, protected=8) == changed[-1:]
+    # a different system prompt starts over
+    assert rt.sync([1] + changed, protected=8) == [1] + changed and rt.n_cached == 0
+
+
 def test_python_and_native_observers_agree(paged: EvictingLlamaCppModel, bundled_gguf: Path) -> None:
     py = EvictingLlamaCppModel(
         bundled_gguf,

@@ -129,7 +129,7 @@ class NormObserver:
             if self._lib.kv_obs_tensor_size() != ctypes.sizeof(_Tensor):
                 raise RuntimeError("kv_observer.c and the Python ggml_tensor layout disagree")
             self._obs = ctypes.c_void_p(self._lib.kv_obs_new())
-            self._cfunc = ctypes.cast(self._lib.kv_obs_callback, ctypes.c_void_p).value
+            self._cfunc = int(ctypes.cast(self._lib.kv_obs_callback, ctypes.c_void_p).value or 0)
         else:
             self._py = _PythonObserver(self._base)
         self.native = self._lib is not None
@@ -193,6 +193,8 @@ class NormObserver:
 
     def collect(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Norms of the last decode's `n` tokens, or None when not every layer was observed."""
+        k: np.ndarray | None
+        v: np.ndarray | None
         if self.native:
             n_obs, seen = self._lib.kv_obs_n_obs(self._obs), self._lib.kv_obs_layers_seen(self._obs)
             k, v = self._k, self._v
