@@ -131,7 +131,7 @@ class EvictingSession:
         return out
 
     def _note_blocks(self) -> None:
-        bs = self.policy.block_size if self.policy else 1
+        bs = self.policy.block_size if self.policy else 32  # full cache: counted in 32-token blocks
         self.max_blocks = max(self.max_blocks, -(-self.kv_tokens // bs))
 
 

@@ -57,7 +57,7 @@ def test_blocks_never_exceed_budget_over_a_long_generation(vanilla: EngineRun, e
     steps = _events(evicting, "scheduler", "blocks", req)
     # the prompt is computed with full attention (its blocks are all held for that one step); from the
     # first decode step on, the sequence never holds more than budget/block_size + 1 blocks
-    decode = [e["held"] for e in steps if e["computed"] >= e["prompt"]]
+    decode = [e["held"] for e in steps if e["computed"] > e["prompt"]]  # logged after scheduling
     assert len(decode) >= SCENARIOS["long"][1] - 1
     assert max(decode) <= BUDGET // BLOCK + 1
     assert max(e["held"] for e in steps) == -(-150 // BLOCK)
