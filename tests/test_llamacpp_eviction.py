@@ -197,6 +197,21 @@ def test_sync_reuses_the_common_prefix_and_rolls_back_the_rest(paged: EvictingLl
     assert rt.sync([1] + changed, protected=8) == [1] + changed and rt.n_cached == 0
 
 
+def test_json_schema_and_stop_strings_work_under_a_budget(paged: EvictingLlamaCppModel) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string", "maxLength": 20}},
+        "required": ["answer"],
+    }
+    params = SamplingParams(max_tokens=48, temperature=0.0)
+    reply = paged.complete_json(
+        [Message("system", "Reply in JSON."), Message("user", "Sky colour?")], schema, params
+    )
+    assert isinstance(reply["answer"], str)
+    done = paged.complete([Message("user", "Say hello")], SamplingParams(max_tokens=8, stop=("l",)))
+    assert "l" not in done.text and done.finish_reason == "stop"
+
+
 def test_python_and_native_observers_agree(paged: EvictingLlamaCppModel, bundled_gguf: Path) -> None:
     py = EvictingLlamaCppModel(
         bundled_gguf,
