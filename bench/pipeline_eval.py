@@ -80,7 +80,14 @@ def sanitizer_section() -> dict:
     return out
 
 
-def run(answers: int, k: int) -> dict:
+def log(out: dict, path: Path | None, msg: str) -> None:
+    """Progress on stderr, and the partial result on disk (a long run that is cut short still reports)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+    if path is not None:
+        path.write_text(json.dumps(out, indent=2))
+
+
+def run(answers: int, k: int, path: Path | None = None) -> dict:
     from assistant.embedding import Embedder
     from encrypted_store import keys, open_store
 
@@ -95,6 +102,7 @@ def run(answers: int, k: int) -> dict:
     out["index_s"] = round(time.perf_counter() - t0, 1)
     questions = load_questions()
     out["questions"] = len(questions)
+    log(out, path, f"indexed {out['records']} records in {out['index_s']} s")
 
     latencies = []
     timing = Sanitizer()
@@ -118,6 +126,7 @@ def run(answers: int, k: int) -> dict:
         "p90": round(sorted(latencies)[int(0.9 * len(latencies))], 1),
     }
 
+    log(out, path, "sanitizer timed")
     responder = CorpusPlanner()
     plans: dict[str, tuple[str, tuple[str, ...]]] = {}
     with RemoteStandin(responder=responder) as remote:
@@ -134,6 +143,7 @@ def run(answers: int, k: int) -> dict:
     frac, found = leakage(bodies)
     out["leakage"] = {"fraction_of_planted_values": frac, "planted_values": len(PLANTED), "found": found}
 
+    log(out, path, f"{len(bodies)} plans")
     recall = {"question": [], "sub_queries": [], "both": []}
     retrieved_both: dict[str, list] = {}
     for q in questions:
@@ -149,6 +159,7 @@ def run(answers: int, k: int) -> dict:
                 retrieved_both[q["id"]] = hits
     out["recall_at_5"] = {name: round(statistics.mean(v), 3) for name, v in recall.items()}
 
+    log(out, path, "retrieval scored")
     if answers:
         from models.registry import load_model
 
@@ -160,6 +171,7 @@ def run(answers: int, k: int) -> dict:
             msgs = answer_messages(q["question"], plans[q["id"]][0], retrieved_both[q["id"]])
             text = model.complete(msgs, params).text.strip()
             f1s.append(token_f1(text, q["answer"]))
+            log(out, path, f"answer {len(f1s)}/{answers}: f1 {f1s[-1]:.2f}")
             if len(samples) < 5:
                 samples.append({"q": q["question"], "gold": q["answer"], "answer": text})
         out["answers"] = {
@@ -172,6 +184,7 @@ def run(answers: int, k: int) -> dict:
         model.close()
     store.close()
     out["sanitizer"] = sanitizer_section()
+    log(out, path, "done")
     return out
 
 
@@ -180,8 +193,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--answers", type=int, default=30, help="questions to answer with the local model")
     ap.add_argument("-k", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=None, help="also write the (partial) result here")
     args = ap.parse_args()
-    result = run(args.answers, args.k)
+    result = run(args.answers, args.k, args.out)
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -9,14 +9,14 @@ import random
 import make_sanitizer_set as base
 
 base.R = random.Random(2025)
-base.FIRST = (
+base.FIRST = str.split(
     "Anneliese Bartholomew Cosima Dagny Emeka Florentyna Gunnar Hoang Ifeoma Jolene Kwame Ludmila "
     "Mateus Nnamdi Orla Priyanka Radomir Saoirse Thaddeus Ulrike Vesna Wilhelmina Xiadani Yoshiro"
-).split()  # noqa: SIM905
-base.LAST = (
+)
+base.LAST = str.split(
     "Achterberg Brannigan Cavanaugh Dabrowski Ekwueme Fairweather Grzelak Hakobyan Ilunga Jaramillo "
     "Kristiansen Lowenthal Mbeki Nakashima Oyelaran Papadakis Radulescu Szymanski Trevelyan"
-).split()  # noqa: SIM905
+)
 base.CITIES = ["Lewiston", "Montpelier", "Waterbury", "Fitchburg", "Keene", "Augusta", "Rutland", "Danbury"]
 TEMPLATES = [
     "Note to self: {PERSON} from the allergy clinic called about the refill on {DATE}.",

@@ -42,7 +42,7 @@ def test_values_are_refused_in_any_form(text: str) -> None:
 def test_eight_word_run_of_a_record_is_refused_but_seven_pass() -> None:
     g = OutboundGuard()
     g.add_records([RECORD])
-    words = "After reviewing it, Dr. Desai sets your dose".split()
+    words = str.split("After reviewing it, Dr. Desai sets your dose")
     g.check(body(" ".join(words[:7]) + " please"))
     with pytest.raises(OutboundRefused, match="8 words in a row"):
         g.check(body(" ".join(words[:8])))
