@@ -37,8 +37,14 @@ class EmbedderLike(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-class CancelLike(Protocol):
-    def is_set(self) -> bool: ...
+CancelLike = Any  # a threading.Event (is_set) or a models.base.CancelToken (cancelled)
+
+
+def _stopped(cancel: CancelLike | None) -> bool:
+    if cancel is None:
+        return False
+    flag = getattr(cancel, "cancelled", None)
+    return bool(flag) if flag is not None else bool(cancel.is_set())
 
 
 @dataclass(frozen=True)
@@ -214,7 +220,7 @@ def index_paths(
     run.files_total = len(found)
     live: set[str] = set()
     for item in found:
-        if cancel is not None and cancel.is_set():
+        if _stopped(cancel):
             raise Cancelled("Indexing stopped.", "Run the same command again to continue where it stopped.")
         summary.files_seen += 1
         run.files_done += 1
