@@ -91,6 +91,7 @@ def test_seal_decrypts_ours_and_we_decrypt_seals(kit: CkksKit, tmp_path: object)
     assert np.abs(out[0, 0::2] - values).max() < 1e-4
 
 
+@pytest.mark.slow
 def test_plain_scan_is_exact_and_accurate(kit: CkksKit) -> None:
     rng = np.random.default_rng(1)
     x = rng.standard_normal((N, 384)).astype(np.float32)

@@ -92,6 +92,7 @@ def test_pending_records_are_searchable_and_flush_on_close(settings: Settings, r
     again.close()
 
 
+@pytest.mark.slow
 def test_get_delete_replace_and_manifest(store: EncryptedStore) -> None:
     x = unit_rows(50, 3)
     store.add(records(x))

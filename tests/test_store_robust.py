@@ -45,6 +45,7 @@ def ring(settings: Settings) -> Keyring:
     return create_keys(settings, "pw", kdf=FAST_KDF)
 
 
+@pytest.mark.slow
 def test_tampered_ciphertext_is_reported_others_served_and_compact_repairs(
     settings: Settings, ring: Keyring
 ) -> None:
@@ -153,6 +154,7 @@ def test_kill_9_during_adds_leaves_a_consistent_store(settings: Settings, ring: 
     st.close()
 
 
+@pytest.mark.slow
 def test_data_dir_holds_no_plaintext_or_secret_key(settings: Settings, ring: Keyring) -> None:
     st = open_store(settings, ring)
     x = unit_rows(60, 4)
