@@ -88,22 +88,25 @@ def _ics(rng: random.Random, i: int, events: int = 50) -> str:
     return "\r\n".join(out + ["END:VCALENDAR"]) + "\r\n"
 
 
-def make_corpus(folder: Path, chunks: int, seed: int = 0) -> tuple[int, int]:
+def make_corpus(folder: Path, chunks: int, seed: int = 0) -> tuple[int, int, list[str]]:
     """Write files until they hold at least `chunks` chunks (notes 50%, mail 35%, calendar 15%)."""
     rng = random.Random(seed)
     kinds = [("notes", ".md", _note, 0.50), ("mail", ".mbox", _mbox, 0.35), ("calendar", ".ics", _ics, 0.15)]
     total = files = 0
+    texts: list[str] = []
     counts = dict.fromkeys((k for k, *_ in kinds), 0)
     while total < chunks:
         name, suffix, make, share = min(kinds, key=lambda k: counts[k[0]] / k[3])
         path = folder / name / f"{name}-{files:05d}{suffix}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(make(rng, files), encoding="utf-8")
-        n = len(chunk_document(read_document(path, path.read_bytes())))
+        made = chunk_document(read_document(path, path.read_bytes()))
+        texts.extend(c.text for c in made[:2])
+        n = len(made)
         counts[name] += n
         total += n
         files += 1
-    return files, total
+    return files, total, texts
 
 
 class StageTimer:
@@ -125,6 +128,21 @@ class StageTimer:
                 self.seconds += time.perf_counter() - t0
 
         setattr(obj, name, timed)
+
+
+def short_sentence_rate(embedder: Embedder, n: int = 256) -> float:
+    """Embedding speed on short sentences, the figure FINDINGS.md quotes (about 550/s on a quiet box)."""
+    rng = random.Random(1)
+    sentences = [_sentence(rng) for _ in range(n)]
+    t0 = time.perf_counter()
+    embedder.embed(sentences)
+    return n / (time.perf_counter() - t0)
+
+
+def mean_word_pieces(embedder: Embedder, texts: list[str]) -> float:
+    tokenizer = embedder._load().tokenizer
+    sample = texts[:: max(1, len(texts) // 500)]
+    return statistics.mean(len(tokenizer(t, truncation=True, max_length=512)["input_ids"]) for t in sample)
 
 
 def _rss_mib() -> float:
@@ -165,7 +183,7 @@ def run(chunks: int, runs: int, keep: Path | None) -> dict[str, Any]:
     work = keep or Path(tempfile.mkdtemp(prefix="bench-index-"))
     corpus = work / "corpus"
     t0 = time.perf_counter()
-    files, total = make_corpus(corpus, chunks)
+    files, total, texts = make_corpus(corpus, chunks)
     gen_s = time.perf_counter() - t0
     rss_start = _rss_mib()
     embedder = Embedder()
@@ -173,18 +191,28 @@ def run(chunks: int, runs: int, keep: Path | None) -> dict[str, Any]:
     embedder.embed(["warm up the model"] * 8)
     load_s = time.perf_counter() - t0
     rss_model = _rss_mib()
+    baseline_before = short_sentence_rate(embedder)
     firsts, reruns = [], []
     for i in range(runs):
         home = work / f"home-{i}"
         keyring = create_keys(load_settings(home=home), "bench", kdf=KDF)
         firsts.append(one_pass(home, corpus, embedder, keyring))
         reruns.append(one_pass(home, corpus, embedder, keyring))
+    baseline_after = short_sentence_rate(embedder)
+    baseline = statistics.median([baseline_before, baseline_after])
     first_s = statistics.median(r["seconds"] for r in firsts)
     rerun_s = statistics.median(r["seconds"] for r in reruns)
     rate = statistics.median(r["chunks_per_s"] for r in firsts)
     return {
         "machine": f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end",
-        "corpus": {"files": files, "chunks": total, "generate_s": round(gen_s, 2)},
+        "corpus": {
+            "files": files,
+            "chunks": total,
+            "mean_word_pieces_per_chunk": round(mean_word_pieces(embedder, texts), 1),
+            "generate_s": round(gen_s, 2),
+        },
+        "short_sentences_per_s": [round(baseline_before, 1), round(baseline_after, 1)],
+        "chunks_per_s_vs_short_sentences_per_s": round(rate / baseline, 3),
         "model_load_s": round(load_s, 2),
         "runs": runs,
         "first_run": {"median_seconds": first_s, "median_chunks_per_s": rate, "each": firsts},
