@@ -60,7 +60,11 @@ def index(
     if paths:
         from assistant.embedding import Embedder
 
-        embedder = Embedder.from_settings(settings) if embed_model is None else Embedder(embed_model)
+        embedder = (
+            Embedder.from_settings(settings)
+            if embed_model is None
+            else Embedder(embed_model, threads=settings.threads)
+        )
     # an existing store knows its dimension (and checks each vector): only a new one needs the model now
     fresh = embedder is not None and not settings.store_url and not settings.store_path.exists()
     store = open_store(settings, keyring, dim=embedder.dim if fresh and embedder else None)

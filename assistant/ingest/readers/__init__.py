@@ -55,6 +55,7 @@ def read_document(path: Path, data: bytes) -> Document:
         raise
     except RecursionError:
         raise SkipFile("too deeply nested to parse") from None
-    except (ValueError, LookupError, TypeError, AttributeError, OSError) as exc:
+    except Exception as exc:
+        # third-party parsers on untrusted files raise all sorts (struct.error, zlib.error, ...);
         # a malformed file must never stop a run over a whole folder
         raise SkipFile(f"could not parse: {type(exc).__name__}: {str(exc)[:120]}") from None
