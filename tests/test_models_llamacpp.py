@@ -74,14 +74,26 @@ def test_cancel_token_stops_mid_stream(small_model: Any) -> None:
 
 
 def test_cancel_from_another_thread(small_model: Any) -> None:
+    """What a UI does: the reply streams in one thread, the user's Esc arrives from another."""
     cancel = CancelToken()
+    started = threading.Event()
+
+    def press_escape() -> None:
+        started.wait(timeout=60)
+        cancel.cancel()
+
+    escape = threading.Thread(target=press_escape)
+    escape.start()
     long = SamplingParams(max_tokens=400, temperature=0.0, top_k=1, repeat_penalty=1.0)
-    timer = threading.Timer(0.3, cancel.cancel)
-    timer.start()
-    done = small_model.complete([Message("user", "Count from one to five hundred.")], long, cancel=cancel)
-    timer.join()
-    assert done.finish_reason == "cancelled"
-    assert done.completion_tokens < 400
+    seen: list[TokenDelta] = []
+    for delta in small_model.stream(
+        [Message("user", "Count from one to five hundred.")], long, cancel=cancel
+    ):
+        seen.append(delta)
+        started.set()
+    escape.join()
+    assert seen[-1].finish_reason == "cancelled"
+    assert len(seen) < 40
 
 
 def test_closing_the_iterator_stops_and_frees_the_model(small_model: Any) -> None:
