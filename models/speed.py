@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from models.base import GREEDY, ChatModel, Message, SamplingParams, StreamStats
+
+T = TypeVar("T")
 
 # A fixed prompt of a realistic size for a question with retrieved context (about 250 tokens).
 BENCH_CONTEXT = (
@@ -52,7 +54,7 @@ def bench_messages(run: int) -> list[Message]:
     ]
 
 
-def timed(deltas: Iterable[object], count: Callable[[object], bool]) -> tuple[float, float, int]:
+def timed(deltas: Iterable[T], count: Callable[[T], bool]) -> tuple[float, float, int]:
     """(seconds to the first counted delta, seconds from it to the last, deltas counted)."""
     start = time.perf_counter()
     first = last = None
@@ -69,7 +71,7 @@ def timed(deltas: Iterable[object], count: Callable[[object], bool]) -> tuple[fl
 def run_ours(model: ChatModel, run: int, max_tokens: int) -> Run:
     stats = StreamStats()
     params = _bench_params(max_tokens)
-    stream: Iterator[Any] = model.stream(bench_messages(run), params, stats=stats)
+    stream = model.stream(bench_messages(run), params, stats=stats)
     prompt_s, gen_s, n = timed(stream, lambda d: bool(d.text))
     return Run(stats.prompt_tokens, n, prompt_s, gen_s)
 
