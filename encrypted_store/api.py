@@ -22,9 +22,7 @@ class RecordIn:
     text: str
     vector: np.ndarray
     doc: str  # opaque key of the source document (e.g. an HMAC of its path): delete_doc() uses it
-    meta: dict[str, Any] = field(
-        default_factory=dict
-    )  # path, title, date (ISO), source kind, offsets
+    meta: dict[str, Any] = field(default_factory=dict)  # path, title, date (ISO), source kind, offsets
 
 
 @dataclass(frozen=True)
