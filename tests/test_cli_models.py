@@ -100,3 +100,19 @@ def test_bench_json_measures_the_active_model() -> None:
     assert result["prompt_tps"] > 0 and result["generation_tps"] > 0
     assert result["prompt_tokens"] > 100  # the benchmark prompt is a realistic size
     assert result["runs"] == 1
+
+
+def test_list_shows_partial_downloads_and_files_dropped_in_by_hand(isolated_home: Path) -> None:
+    from assistant.cli.models_cmd import model_rows
+    from assistant.config import load_settings
+
+    models_dir = isolated_home / "models"
+    models_dir.mkdir(parents=True)
+    (models_dir / (LLAMA.filename + ".part")).write_bytes(b"GGUF partial")
+    (models_dir / "my-own-model.gguf").write_bytes(b"GGUF" + bytes(100))
+    rows, problem = model_rows(load_settings())
+    by_name = {r.name: r for r in rows}
+    assert problem is None
+    assert by_name["llama-3.2-1b-instruct"].status == "partial download"
+    assert by_name["my-own-model"].status == "local file" and by_name["my-own-model"].size_bytes == 104
+    assert by_name[BUNDLED_NAME].active  # neither a partial file nor an unknown file is picked
