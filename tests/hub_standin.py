@@ -5,7 +5,8 @@ It answers the way huggingface_hub 2.4 expects (see `file_download.get_hf_file_m
 and `X-Linked-Size`, pointing at a second server on another port (the "CDN"), so the client stops at
 the redirect and takes the metadata from it; the CDN serves the bytes with `Range` support.
 Faults: `faults` is a script consumed one entry per CDN GET (("drop", n): send n body bytes, then
-close the socket; ("status", code): answer that status); `corrupt` flips bytes of the right length.
+close the socket; ("status", code): answer that status; ("stall", n): send n body bytes, then hang
+until the stand-in closes); `corrupt` flips bytes of the right length.
 """
 
 from __future__ import annotations
@@ -44,8 +45,12 @@ class HubStandIn:
 
     def __post_init__(self) -> None:
         self._by_sha = {hashlib.sha256(data).hexdigest(): data for data in self.files.values()}
+        self._closing = threading.Event()
         self._hub = ThreadingHTTPServer(("127.0.0.1", 0), self._handler("hub"))
         self._cdn = ThreadingHTTPServer(("127.0.0.1", 0), self._handler("cdn"))
+        for server in (self._hub, self._cdn):
+            server.daemon_threads = True  # a stalled transfer must not hold up shutdown
+            server.block_on_close = False
         self._threads = [
             threading.Thread(target=s.serve_forever, daemon=True) for s in (self._hub, self._cdn)
         ]
@@ -68,6 +73,7 @@ class HubStandIn:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         for server in (self._hub, self._cdn):
             server.shutdown()
             server.server_close()
@@ -142,6 +148,12 @@ class HubStandIn:
             req.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         req.end_headers()
         if not body:
+            return
+        if fault is not None and fault[0] == "stall":
+            req.wfile.write(payload[: fault[1]])
+            req.wfile.flush()
+            self._closing.wait(timeout=60)
+            req.close_connection = True
             return
         if fault is not None and fault[0] == "drop":
             req.wfile.write(payload[: fault[1]])

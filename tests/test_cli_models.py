@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,33 @@ def test_list_shows_partial_downloads_and_files_dropped_in_by_hand(isolated_home
     assert by_name["llama-3.2-1b-instruct"].status == "partial download"
     assert by_name["my-own-model"].status == "local file" and by_name["my-own-model"].size_bytes == 104
     assert by_name[BUNDLED_NAME].active  # neither a partial file nor an unknown file is picked
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_pull_keeps_the_partial_file_for_the_next_run(isolated_home: Path) -> None:
+    payload = b"GGUF" + os.urandom(12 * 1024 * 1024)  # more than http_get's 10 MB write chunk
+    part = isolated_home / "models" / (LLAMA.filename + ".part")
+    with HubStandIn({(LLAMA.repo_id, LLAMA.filename): payload}) as hub:
+        hub.faults = [("stall", 11 * 1024 * 1024)]
+        env = {**os.environ, "HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "models", "pull", "llama-3.2-1b-instruct", "--quiet"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "Download paused" in err and "again to resume" in err and "Traceback" not in err
+        kept = part.stat().st_size
+        assert kept > 0
+        again = assistant("models", "pull", "llama-3.2-1b-instruct", "--quiet", env=env)
+    assert again.returncode == 0, again.stderr
+    assert f"resumed at {kept / 2**20:,.1f} MiB" in again.stdout
+    assert (isolated_home / "models" / LLAMA.filename).read_bytes() == payload
