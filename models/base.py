@@ -130,15 +130,11 @@ class ChatModel(ABC):
         stats = StreamStats()
         parts: list[str] = []
         finish: Literal["stop", "length", "cancelled"] = "stop"
-        for delta in self.stream(
-            messages, params, json_schema=json_schema, cancel=cancel, stats=stats
-        ):
+        for delta in self.stream(messages, params, json_schema=json_schema, cancel=cancel, stats=stats):
             parts.append(delta.text)
             if delta.finish_reason:
                 finish = delta.finish_reason
-        return Completion(
-            "".join(parts), finish, stats.prompt_tokens, stats.completion_tokens, stats.trimmed
-        )
+        return Completion("".join(parts), finish, stats.prompt_tokens, stats.completion_tokens, stats.trimmed)
 
     def complete_json(
         self,
@@ -157,7 +153,7 @@ class ChatModel(ABC):
         except json.JSONDecodeError as exc:
             raise ModelError(
                 f"The local model's structured output did not parse ({done.finish_reason}).",
-                "Raise max_tokens, or use a larger model (`assistant models pull llama-3.2-1b`).",
+                "Raise max_tokens, or use a larger model (`assistant models pull llama-3.2-1b-instruct`).",
             ) from exc
 
     def close(self) -> None:
