@@ -105,6 +105,7 @@ def accuracy(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
             out = EvictingSession(hf, policy).generate(task["ids"], 12)
             hit = int(task["answer"] in tok.decode(out))
             rows.setdefault(label, {}).setdefault(task["task"], []).append(hit)
+            print(f"{task['task']} n={n} {label}: {hit}", file=sys.stderr, flush=True)
     return {
         label: {t: round(sum(v) / len(v), 3) for t, v in by_task.items()}
         | {"n": sum(map(len, by_task.values()))}

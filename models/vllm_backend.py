@@ -8,6 +8,7 @@ its engine core and worker in child processes of its own.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import threading
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 TEMPLATE_MARGIN = 32
 _IDS = itertools.count()
+_NO_VLLM = (
+    "vLLM is not installed in this environment.",
+    "On CPU run scripts/setup-vllm and use .venv-vllm; on a GPU: pip install 'private-assistant[vllm]'.",
+)
 Finish = Literal["stop", "length", "cancelled"]
 
 
@@ -84,11 +89,7 @@ class VLLMModel(ChatModel):
         try:
             from vllm import LLM
         except ImportError as exc:
-            raise ModelError(
-                "vLLM is not installed in this environment.",
-                "On CPU run scripts/setup-vllm and use .venv-vllm; "
-                "on a GPU: pip install 'private-assistant[vllm]'.",
-            ) from exc
+            raise ModelError(*_NO_VLLM) from exc
         self.name = name or model_dir.name
         self.demo_quality = demo_quality
         self.kv_budget = kv_budget if "scheduler_cls" in kwargs else None
@@ -104,6 +105,8 @@ class VLLMModel(ChatModel):
 
     @classmethod
     def from_settings(cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any) -> VLLMModel:
+        if importlib.util.find_spec("vllm") is None:  # fail before a minutes-long GGUF conversion
+            raise ModelError(_NO_VLLM[0], _NO_VLLM[1])
         path = resolved.path
         if path.is_file():  # a GGUF: convert once, keep it next to the downloaded models
             from models.gguf_to_hf import convert
