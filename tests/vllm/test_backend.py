@@ -3,6 +3,7 @@ with PagedEviction switched on through settings."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,13 +18,22 @@ pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def hf_dir() -> Path:
+    """The bundled GGUF converted once per machine (minutes on 2 cores); later runs reuse it."""
     from models.catalog import bundled_path
+    from models.gguf_to_hf import convert
+
+    cache = Path(os.environ.get("PA_TEST_CACHE", Path.home() / ".cache" / "private-assistant-tests"))
+    return convert(bundled_path(), cache / "smollm2-135m-hf")
+
+
+@pytest.fixture(scope="module")
+def model(hf_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from models.registry import load_model
 
     home = tmp_path_factory.mktemp("home")
     settings = load_settings(
-        home=home, model=str(bundled_path()), backend="vllm", n_ctx=1024, kv_budget=128, kv_policy="paged"
+        home=home, model=str(hf_dir), backend="vllm", n_ctx=1024, kv_budget=128, kv_policy="paged"
     )
     m = load_model(settings)
     yield m
