@@ -212,7 +212,10 @@ class ChatScreen(Screen[None]):
         prompt.focus()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "ask" or event.state != WorkerState.ERROR:
+        if event.state != WorkerState.ERROR:
+            return
+        if event.worker.group != "ask":  # e.g. opening a record
+            self.app.show_error(event.worker.error)
             return
         view, turn = self._view, self._turn
         self._turn = self._view = self._cancel = None
