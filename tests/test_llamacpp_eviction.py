@@ -178,6 +178,7 @@ def test_conversation_of_three_contexts_completes(bundled_gguf: Path) -> None:
         model.close()
 
 
+@pytest.mark.slow
 def test_sync_reuses_the_common_prefix_and_rolls_back_the_rest(paged: EvictingLlamaCppModel) -> None:
     rt = paged.runtime
     tokens = text_tokens(paged, 200)
@@ -197,6 +198,7 @@ def test_sync_reuses_the_common_prefix_and_rolls_back_the_rest(paged: EvictingLl
     assert rt.sync([1] + changed, protected=8) == [1] + changed and rt.n_cached == 0
 
 
+@pytest.mark.slow
 def test_json_schema_and_stop_strings_work_under_a_budget(paged: EvictingLlamaCppModel) -> None:
     schema = {
         "type": "object",
@@ -212,6 +214,7 @@ def test_json_schema_and_stop_strings_work_under_a_budget(paged: EvictingLlamaCp
     assert "l" not in done.text and done.finish_reason == "stop"
 
 
+@pytest.mark.slow
 def test_python_and_native_observers_agree(paged: EvictingLlamaCppModel, bundled_gguf: Path) -> None:
     py = EvictingLlamaCppModel(
         bundled_gguf,
