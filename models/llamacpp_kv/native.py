@@ -205,9 +205,12 @@ class NormObserver:
         return k[:, :, :n].copy(), v[:, :, :n].copy()
 
     def close(self) -> None:
+        """Free the native buffers; only once the llama.cpp context using the callback is freed."""
         if self.native and self._obs:
             self._lib.kv_obs_set_enabled(self._obs, 0)
-            # the buffers are freed with the process: the context may still hold the pointer
+            self._lib.kv_obs_free(self._obs)
+            self._obs = ctypes.c_void_p(None)
+            self._k = self._v = np.zeros((0, 0, 0), np.float32)
 
 
 class _PythonObserver:
