@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 BACKENDS: dict[str, str] = {
     "llamacpp": "models.llamacpp:LlamaCppModel",
     "vllm": "models.vllm_backend:VLLMModel",
+    # llama.cpp with a KV budget (block-wise eviction); chosen when ASSISTANT_KV_BUDGET is set
+    "llamacpp_kv": "models.llamacpp_kv:EvictingLlamaCppModel",
 }
 
 
@@ -102,5 +104,8 @@ def backend_class(name: str) -> type[ChatModel]:
 def load_model(settings: Settings, **kwargs: object) -> ChatModel:
     """Open the active model with the configured backend."""
     resolved = resolve(settings)
-    cls = backend_class(settings.backend)
+    name = settings.backend
+    if name == "llamacpp" and settings.kv_budget and settings.kv_policy != "none":
+        name = "llamacpp_kv"
+    cls = backend_class(name)
     return cls.from_settings(resolved, settings, **kwargs)  # type: ignore[attr-defined,no-any-return]

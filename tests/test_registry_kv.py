@@ -1,0 +1,21 @@
+"""ASSISTANT_KV_BUDGET switches the llama.cpp backend to the evicting runtime."""
+
+import pytest
+
+from assistant.config import load_settings
+from models.llamacpp import LlamaCppModel
+from models.llamacpp_kv import EvictingLlamaCppModel
+from models.registry import load_model
+
+
+@pytest.mark.parametrize(
+    ("budget", "policy", "evicting"), [(256, "paged", True), (256, "none", False), (None, "paged", False)]
+)
+def test_kv_budget_selects_the_evicting_backend(budget: int | None, policy: str, evicting: bool) -> None:
+    settings = load_settings(kv_budget=budget, kv_policy=policy, n_ctx=1024, threads=1)
+    model = load_model(settings)
+    try:
+        assert isinstance(model, LlamaCppModel)
+        assert isinstance(model, EvictingLlamaCppModel) is evicting
+    finally:
+        model.close()
