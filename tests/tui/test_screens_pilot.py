@@ -56,6 +56,7 @@ def test_wrong_passphrase_is_refused_then_the_right_one_unlocks(
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
             assert app.keyring is not None and app.keyring.master_key == keyfile.master_key
+            await pilot.pause(0.3)  # let the chat screen finish mounting before the app exits
 
     asyncio.run(scenario())
 
@@ -77,6 +78,7 @@ def test_first_run_creates_keys_after_matching_passphrases(settings: Settings, s
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), timeout=30)
             assert settings.keyfile.exists()
+            await pilot.pause(0.3)  # let the chat screen finish mounting before the app exits
 
     asyncio.run(scenario())
 
