@@ -29,13 +29,12 @@ def hf_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def model(hf_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from models.registry import load_model
+    from models.registry import ResolvedModel, backend_class
 
     home = tmp_path_factory.mktemp("home")
-    settings = load_settings(
-        home=home, model=str(hf_dir), backend="vllm", n_ctx=1024, kv_budget=128, kv_policy="paged"
-    )
-    m = load_model(settings)
+    settings = load_settings(home=home, backend="vllm", n_ctx=1024, kv_budget=128, kv_policy="paged")
+    # registry.resolve accepts model files only; a Hugging Face directory goes straight to the backend
+    m = backend_class(settings.backend).from_settings(ResolvedModel(hf_dir.name, hf_dir), settings)
     yield m
     m.close()
 
