@@ -53,6 +53,8 @@ def resolve(settings: Settings) -> ResolvedModel:
         if wanted.lower() == catalog.BUNDLED_NAME:
             return _bundled()
         path = Path(wanted).expanduser()
+        if settings.backend == "vllm" and (path / "config.json").is_file():
+            return ResolvedModel(path.name, path)  # a Hugging Face model folder, for vLLM
         if path.suffix.lower() == ".gguf" or path.exists():
             if not path.is_file():
                 raise ModelError(

@@ -19,3 +19,13 @@ def test_kv_budget_selects_the_evicting_backend(budget: int | None, policy: str,
         assert isinstance(model, EvictingLlamaCppModel) is evicting
     finally:
         model.close()
+
+
+def test_vllm_backend_accepts_a_hugging_face_folder(tmp_path) -> None:
+    from models.registry import resolve
+
+    (tmp_path / "config.json").write_text("{}")
+    resolved = resolve(load_settings(backend="vllm", model=str(tmp_path)))
+    assert resolved.path == tmp_path
+    with pytest.raises(Exception, match="not found"):
+        resolve(load_settings(backend="llamacpp", model=str(tmp_path)))
