@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     threads: int | None = None
     n_ctx: int = 4096
     backend: str = "llamacpp"
+    embed_model: str | None = None  # sentence-transformers folder; None = the bundled all-MiniLM-L6-v2
     private_terms: list[str] = Field(default_factory=list)
     # KV-cache eviction for long conversations (PagedEviction): tokens kept per sequence; None = off
     kv_budget: int | None = None

@@ -279,6 +279,10 @@ class EncryptedStore:
         return list(self._warnings)
 
     def close(self) -> None:
+        """Encrypt pending records and release the database; a second call does nothing."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         try:
             self.flush()
         finally:

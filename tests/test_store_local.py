@@ -90,6 +90,7 @@ def test_pending_records_are_searchable_and_flush_on_close(settings: Settings, r
     assert again.backend.info()["pending"] == 0 and again.backend.info()["blocks"] == 1
     assert again.search(x[5], k=1)[0][0].record.id == "r5"
     again.close()
+    again.close()  # closing twice is harmless (the indexer and the CLI may both close)
 
 
 @pytest.mark.slow
