@@ -56,7 +56,8 @@ def test_index_a_folder_then_answer_with_sources(
             await wait_until(pilot, lambda: isinstance(app.screen, PathModal))
             app.screen.query_one("#path-input").value = str(folder)
             await pilot.press("enter")
-            await wait_until(pilot, lambda: screen.indexing)
+            # no wait for `screen.indexing` itself: press() waits for idle and a quick run may be over by
+            # then; the progress events asserted below prove the worker ran
             await wait_until(pilot, lambda: not screen.indexing and len(screen.files) == 3, timeout=SLOW)
             assert "3 file(s)" in str(message.render())
             assert progress and progress[-1] == (3, 3)
