@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from people import COLLEAGUES, FAMILY, FRIENDS, IDENTITY
+from people import COLLEAGUES, FAMILY, FRIENDS, IDENTITY, MONTHS
 
 me = IDENTITY
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 def day(y: int, m: int, d: int) -> str:

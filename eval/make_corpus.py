@@ -15,23 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus_life import add_life  # noqa: E402
-from people import COLLEAGUES, DOCTORS, FAMILY, FRIENDS, IDENTITY  # noqa: E402
+from people import COLLEAGUES, DOCTORS, FAMILY, FRIENDS, IDENTITY, MONTHS  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "corpus"
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 R = random.Random(20240417)
 records: list[dict] = []
 questions: list[dict] = []

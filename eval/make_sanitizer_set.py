@@ -11,6 +11,8 @@ import random
 import re
 from pathlib import Path
 
+from assistant.pipeline.sanitizer import MONTHS
+
 OUT = Path(__file__).resolve().parent / "corpus" / "sanitizer_sentences.jsonl"
 R = random.Random(99)
 FIRST = [
@@ -135,20 +137,6 @@ STREETS = [
     "Winter Street",
     "Highland Road",
     "Pleasant Street",
-]
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from assistant.pipeline.sanitizer import MONTHS  # noqa: F401  (re-exported for the generators)
+
 IDENTITY = {
     "name": "Margaret Ellen Whitfield",
     "short_name": "Margaret Whitfield",
