@@ -201,18 +201,3 @@ def test_index_screen_empty(snap_compare: Any, settings: Settings, ring: Any, sm
     assert snap_compare(
         _app(settings, ring, small_model), terminal_size=SIZE, run_before=_then_steady(opened)
     )
-
-
-def test_note_screen(snap_compare: Any, settings: Settings, ring: Any, small_model: Any) -> None:
-    async def opened(pilot: Any) -> None:
-        await _chat(pilot)
-        await pilot.press("f4")
-        await wait_until(
-            pilot, lambda: pilot.app.focused is not None and pilot.app.focused.id == "transcript"
-        )
-        await wait_until(pilot, lambda: bool(pilot.app.screen.query_one("#note-markdown").children))
-        await pilot.pause(0.5)
-
-    assert snap_compare(
-        _app(settings, ring, small_model), terminal_size=SIZE, run_before=_then_steady(opened)
-    )
