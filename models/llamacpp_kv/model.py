@@ -137,16 +137,9 @@ class EvictingLlamaCppModel(LlamaCppModel):
     def from_settings(
         cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any
     ) -> EvictingLlamaCppModel:
-        return cls(
-            resolved.path,
-            kv_budget=int(kwargs.pop("kv_budget", settings.kv_budget or 0)),
-            kv_policy=str(kwargs.pop("kv_policy", settings.kv_policy)),
-            n_ctx=int(kwargs.pop("n_ctx", settings.n_ctx)),
-            threads=settings.threads,
-            name=resolved.name,
-            demo_quality=resolved.bundled,
-            **kwargs,
-        )
+        kwargs["kv_budget"] = int(kwargs.pop("kv_budget", settings.kv_budget or 0))
+        kwargs["kv_policy"] = str(kwargs.pop("kv_policy", settings.kv_policy))
+        return super().from_settings(resolved, settings, **kwargs)  # type: ignore[return-value]
 
     @property
     def context_window(self) -> int:
