@@ -57,6 +57,7 @@ class LocalBackend:
         self._gen = -1
         self._groups: list[tuple[tuple[tuple[int, int], ...], np.ndarray]] = []
         self._live: dict[int, np.ndarray] = {}
+        self._splits: dict[tuple[tuple[int, int], ...], np.ndarray] = {}  # for encrypted queries
         self._cache_lock = threading.Lock()
 
     # ---- metadata -------------------------------------------------------------------------
@@ -178,6 +179,7 @@ class LocalBackend:
                     )
             groups.append((key, array))
         self._groups = groups
+        self._splits = {k: v for k, v in self._splits.items() if any(k == key for key, _a in groups)}
         live: dict[int, np.ndarray] = {b: np.zeros(N, dtype=bool) for b, _v in versions}
         pos = np.array(
             [p for (p,) in self.db.query("SELECT pos FROM records WHERE pos IS NOT NULL")], dtype=np.int64
@@ -203,12 +205,19 @@ class LocalBackend:
             return self._result(groups, live, [scan.scan_plain(a, query, prime) for _k, a in groups])
 
     def scan_encrypted(self, enc_queries: np.ndarray, dim: int, prime: int) -> ScanResult:
-        """enc_queries: (Q, D, 2, N) broadcast query ciphertexts (residues) -> (nb, Q, 3, N)."""
+        """enc_queries: (Q, D, 2, N) broadcast query ciphertexts (residues) -> (nb, Q, 3, N).
+
+        The first encrypted query splits the blocks into a float32 hi/lo copy that later ones reuse:
+        encrypted-query mode holds twice the memory of plaintext-query mode.
+        """
         groups, live = self._refresh(dim)
+        with self._cache_lock:
+            for key, array in groups:
+                if key not in self._splits:
+                    self._splits[key] = scan.split_blocks(array)
+            splits = [self._splits[key] for key, _a in groups]
         with _one_blas_thread():
-            return self._result(
-                groups, live, scan.scan_encrypted([a for _k, a in groups], enc_queries, prime)
-            )
+            return self._result(groups, live, scan.scan_encrypted(splits, enc_queries, prime))
 
     # ---- manifest --------------------------------------------------------------------------
     def manifest_put(self, tag: bytes, value: bytes) -> None:

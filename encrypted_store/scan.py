@@ -6,7 +6,8 @@ Plaintext query: score ciphertext = sum_d qint_d * X[:, :, d] mod p, one matrix 
 blocks. Float64 products are exact below 2^53, so the query integers are split into small signed
 digits and the bound max|X| * sum|digit| < 2^53 is checked before every scan (FINDINGS.md: an inexact
 sum turns into noise amplified by the secret key). Encrypted query: per position j the query
-ciphertexts' coefficients (split into digits) form a (D, C) matrix: a batched matrix product over j.
+ciphertexts' coefficients (split into digits) form a (C, D) matrix: a batched matrix product over j,
+on a float32 hi/lo copy of the blocks made on the first encrypted query.
 """
 
 from __future__ import annotations
@@ -110,16 +111,34 @@ def _residues(values: np.ndarray, prime: int) -> np.ndarray:
     return r.astype(np.int64)
 
 
+def split_blocks(group: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """(D, N, g, 2) float64 blocks -> (D, N, 2, g, 2) float32: lo, hi with x = hi * 2^21 + lo.
+
+    |hi| <= 2^21 and |lo| <= 2^20 are exact in float32, so this costs as much memory as the blocks
+    themselves, and an encrypted scan reads half the bytes it would read from a float64 split.
+    """
+    dim, n, g, polys = group.shape
+    out = np.empty((dim, n, 2, g, polys), dtype=np.float32)
+    for start in range(0, n, chunk):  # bounded temporaries
+        part = group[:, start : start + chunk]
+        hi = np.rint(part * (1.0 / (1 << SPLIT_BITS)))
+        out[:, start : start + chunk, 1] = hi
+        out[:, start : start + chunk, 0] = part - hi * (1 << SPLIT_BITS)
+    return out
+
+
 def scan_encrypted(
-    groups: list[np.ndarray], enc: np.ndarray, prime: int, chunk: int = 256
+    splits: list[np.ndarray], enc: np.ndarray, prime: int, span: int = 256, chunk: int = 8
 ) -> list[np.ndarray]:
-    """Groups of (D, N, g, 2) blocks x (Q, D, 2, N) query ciphertexts -> per group (g, Q, 3, N) uint64.
+    """Split groups (`split_blocks`) x (Q, D, 2, N) query ciphertexts -> per group (g, Q, 3, N) uint64.
 
     Output polynomials: x0*q0, x0*q1 + x1*q0, x1*q1 (a size-3 ciphertext: the client's decryption
     handles it, so the server needs no relinearization key). Both operands are 43-bit residues, so
-    both are split: the query into two balanced 22-bit digits (built once per chunk of positions, for
-    every group and query), the block coefficients into hi * 2^21 + lo. Then |x| <= 2^21, |w| <= 2^21
-    and 384 * 2^42 < 2^53: every product is exact without a per-query check.
+    both are split: the query into two balanced 22-bit digits (once per span of positions, for every
+    group), the block coefficients into hi * 2^21 + lo (once, `split_blocks`). Then |x| <= 2^21,
+    |w| <= 2^21 and 384 * 2^42 < 2^53: every product is exact without a per-query check. Per NTT
+    position j the product is a (4Q, D) @ (D, 4g) matrix product; a chunk of a few positions is
+    widened to float64 at a time so that it stays in cache.
     """
     from encrypted_store.ntt import mulmod
 
@@ -127,30 +146,31 @@ def scan_encrypted(
     centred = enc.astype(np.int64)
     centred -= prime * (centred > prime // 2)
     by_position = np.ascontiguousarray(centred.transpose(3, 0, 2, 1)).reshape(n, nq * 2, dim)  # (N, Q*2, D)
-    outs = [np.empty((g.shape[2], nq, 3, n), dtype=np.uint64) for g in groups]
-    shifts = {
-        (part, lev): pow(2, SPLIT_BITS * part + ENC_LIMB_BITS * lev, prime)
-        for part in (0, 1)
-        for lev in (0, 1)
-    }
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        c = stop - start
+    prods = [np.empty((n, nq * 4, split.shape[2] * split.shape[3] * 2)) for split in splits]
+    for start in range(0, n, span):
+        stop = min(n, start + span)
         # (c, Q*2*2, D): row (query, poly, level) of the query weights at each position j
-        weights = float_digits(by_position[start:stop], ENC_LIMB_BITS, 2).reshape(c, -1, dim)
-        for group, out in zip(groups, outs, strict=True):
-            g = group.shape[2]
-            view = group[:, start:stop].transpose(1, 0, 2, 3).reshape(c, dim, g * 2)  # strided, no copy
-            hi = np.rint(view * (1.0 / (1 << SPLIT_BITS)))
-            lo = view - hi * (1 << SPLIT_BITS)
-            prods = [np.matmul(weights, part).reshape(c, nq, 2, 2, g, 2) for part in (lo, hi)]
-            acc = np.zeros((c, nq, 2, g, 2), dtype=np.int64)  # c, Q, q, g, x
-            for (part, lev), shift in shifts.items():
-                term = _residues(prods[part][:, :, :, lev], prime)
+        weights = float_digits(by_position[start:stop], ENC_LIMB_BITS, 2).reshape(stop - start, -1, dim)
+        for split, prod in zip(splits, prods, strict=True):
+            for lo in range(start, stop, chunk):
+                hi = min(stop, lo + chunk)
+                cols = split[:, lo:hi].astype(np.float64).reshape(dim, hi - lo, -1).transpose(1, 0, 2)
+                np.matmul(weights[lo - start : hi - start], cols, out=prod[lo:hi])
+    outs = []
+    for split, prod in zip(splits, prods, strict=True):
+        g = split.shape[3]
+        terms = prod.reshape(n, nq, 2, 2, 2, g, 2)  # j, Q, q poly, level, part, g, x poly
+        acc = np.zeros((n, nq, 2, g, 2), dtype=np.int64)
+        for part in (0, 1):
+            for lev in (0, 1):
+                term = _residues(terms[:, :, :, lev, part], prime)
+                shift = pow(2, SPLIT_BITS * part + ENC_LIMB_BITS * lev, prime)
                 acc += term if shift == 1 else mulmod(term, np.int64(shift), prime, np.float64(shift / prime))
-            acc %= prime
-            res = acc.transpose(3, 1, 4, 2, 0)  # g, Q, x, q, c
-            out[:, :, 0, start:stop] = res[:, :, 0, 0]
-            out[:, :, 1, start:stop] = (res[:, :, 0, 1] + res[:, :, 1, 0]) % prime
-            out[:, :, 2, start:stop] = res[:, :, 1, 1]
+        acc %= prime
+        res = acc.transpose(3, 1, 4, 2, 0)  # g, Q, x, q, j
+        out = np.empty((g, nq, 3, n), dtype=np.uint64)
+        out[:, :, 0] = res[:, :, 0, 0]
+        out[:, :, 1] = (res[:, :, 0, 1] + res[:, :, 1, 0]) % prime
+        out[:, :, 2] = res[:, :, 1, 1]
+        outs.append(out)
     return outs

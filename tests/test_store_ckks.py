@@ -106,7 +106,7 @@ def test_plain_scan_is_exact_and_accurate(kit: CkksKit) -> None:
     exact = q.astype(np.float64) @ x.astype(np.float64).T
     assert np.abs(scores - exact).max() < 1e-4
     enc = kit.encrypt_broadcast(q[0], 2.0 ** kit.params["enc_query_bits"])
-    cts3 = scan.scan_encrypted([group], enc[None], kit.prime)[0][:, 0]  # (1, 3, N)
+    cts3 = scan.scan_encrypted([scan.split_blocks(group)], enc[None], kit.prime)[0][:, 0]  # (1, 3, N)
     enc_scores = kit.decrypt(cts3, kit.scale * 2 ** kit.params["enc_query_bits"])
     assert np.abs(enc_scores[0] - exact[0]).max() < 2e-2
 
