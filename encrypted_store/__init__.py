@@ -25,7 +25,7 @@ def open_store(settings: Settings, keyring: Keyring, dim: int | None = None) -> 
     else:
         from encrypted_store.backend import LocalBackend
 
-        backend = LocalBackend(settings.store_path)
+        backend = LocalBackend(settings.store_path, settings.threads)
     try:
         return EncryptedStore(backend, keyring, dim)
     except BaseException:

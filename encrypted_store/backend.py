@@ -3,13 +3,15 @@
 Positions: a placed record sits at pos = block * 4096 + slot; pending records (pos NULL) are not in
 any ciphertext yet. Blocks are cached in memory in groups laid out dimension-major (D, j, block,
 polynomial), so that a whole group is one matrix product; a group is rebuilt only when one of its
-blocks changes. BLAS runs on one thread for the scan: few-column products did not gain from two.
+blocks changes. Scans use `threads` cores (default: all): BLAS threads for the plaintext-query
+product, a thread pool over positions for the encrypted-query one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -26,12 +28,12 @@ from encrypted_store.db import Database
 GROUP_BLOCKS = 16  # 64k records, ~400 MB per group at 384 dims
 
 
-def _one_blas_thread() -> Any:
+def _blas_threads(count: int) -> Any:
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # optional: without it BLAS keeps its default thread count
         return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    return threadpool_limits(count, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,9 @@ class ScanResult:
 class LocalBackend:
     """Everything the untrusted host does, on one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int | None = None) -> None:
         self.db = Database(path)
+        self.threads = max(1, threads or os.cpu_count() or 1)
         self._gen = -1
         self._groups: list[tuple[tuple[tuple[int, int], ...], np.ndarray]] = []
         self._live: dict[int, np.ndarray] = {}
@@ -201,7 +204,7 @@ class LocalBackend:
 
     def scan_plain(self, query: scan.PlainQuery, dim: int, prime: int) -> ScanResult:
         groups, live = self._refresh(dim)
-        with _one_blas_thread():
+        with _blas_threads(self.threads):
             return self._result(groups, live, [scan.scan_plain(a, query, prime) for _k, a in groups])
 
     def scan_encrypted(self, enc_queries: np.ndarray, dim: int, prime: int) -> ScanResult:
@@ -216,8 +219,9 @@ class LocalBackend:
                 if key not in self._splits:
                     self._splits[key] = scan.split_blocks(array)
             splits = [self._splits[key] for key, _a in groups]
-        with _one_blas_thread():
-            return self._result(groups, live, scan.scan_encrypted(splits, enc_queries, prime))
+        with _blas_threads(1):
+            cts = scan.scan_encrypted(splits, enc_queries, prime, workers=self.threads)
+        return self._result(groups, live, cts)
 
     # ---- manifest --------------------------------------------------------------------------
     def manifest_put(self, tag: bytes, value: bytes) -> None:

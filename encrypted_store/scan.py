@@ -13,6 +13,7 @@ on a float32 hi/lo copy of the blocks made on the first encrypted query.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -111,6 +112,18 @@ def _residues(values: np.ndarray, prime: int) -> np.ndarray:
     return r.astype(np.int64)
 
 
+def _run_parallel(fn: Any, items: Any, workers: int) -> None:
+    if workers <= 1:
+        for item in items:
+            fn(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
+        for _ in pool.map(fn, items):  # re-raises the first error
+            pass
+
+
 def split_blocks(group: np.ndarray, chunk: int = 256) -> np.ndarray:
     """(D, N, g, 2) float64 blocks -> (D, N, 2, g, 2) float32: lo, hi with x = hi * 2^21 + lo.
 
@@ -128,7 +141,12 @@ def split_blocks(group: np.ndarray, chunk: int = 256) -> np.ndarray:
 
 
 def scan_encrypted(
-    splits: list[np.ndarray], enc: np.ndarray, prime: int, span: int = 256, chunk: int = 8
+    splits: list[np.ndarray],
+    enc: np.ndarray,
+    prime: int,
+    workers: int = 1,
+    span: int = 256,
+    chunk: int = 8,
 ) -> list[np.ndarray]:
     """Split groups (`split_blocks`) x (Q, D, 2, N) query ciphertexts -> per group (g, Q, 3, N) uint64.
 
@@ -138,7 +156,9 @@ def scan_encrypted(
     group), the block coefficients into hi * 2^21 + lo (once, `split_blocks`). Then |x| <= 2^21,
     |w| <= 2^21 and 384 * 2^42 < 2^53: every product is exact without a per-query check. Per NTT
     position j the product is a (4Q, D) @ (D, 4g) matrix product; a chunk of a few positions is
-    widened to float64 at a time so that it stays in cache.
+    widened to float64 at a time so that it stays in cache. Spans of positions are independent:
+    `workers` threads share them (numpy releases the GIL; such small products gain nothing from
+    BLAS threads).
     """
     from encrypted_store.ntt import mulmod
 
@@ -147,7 +167,8 @@ def scan_encrypted(
     centred -= prime * (centred > prime // 2)
     by_position = np.ascontiguousarray(centred.transpose(3, 0, 2, 1)).reshape(n, nq * 2, dim)  # (N, Q*2, D)
     prods = [np.empty((n, nq * 4, split.shape[2] * split.shape[3] * 2)) for split in splits]
-    for start in range(0, n, span):
+
+    def positions(start: int) -> None:
         stop = min(n, start + span)
         # (c, Q*2*2, D): row (query, poly, level) of the query weights at each position j
         weights = float_digits(by_position[start:stop], ENC_LIMB_BITS, 2).reshape(stop - start, -1, dim)
@@ -156,6 +177,8 @@ def scan_encrypted(
                 hi = min(stop, lo + chunk)
                 cols = split[:, lo:hi].astype(np.float64).reshape(dim, hi - lo, -1).transpose(1, 0, 2)
                 np.matmul(weights[lo - start : hi - start], cols, out=prod[lo:hi])
+
+    _run_parallel(positions, range(0, n, span), workers)
     outs = []
     for split, prod in zip(splits, prods, strict=True):
         g = split.shape[3]

@@ -105,8 +105,16 @@ def _dispatch(backend: LocalBackend) -> dict[str, Callable[[dict[str, Any], dict
 class StoreServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, db_path: Path, host: str, port: int, token: str, max_body: int = DEFAULT_MAX_BODY):
-        self.backend = LocalBackend(db_path)
+    def __init__(
+        self,
+        db_path: Path,
+        host: str,
+        port: int,
+        token: str,
+        max_body: int = DEFAULT_MAX_BODY,
+        threads: int | None = None,
+    ):
+        self.backend = LocalBackend(db_path, threads)
         self.methods = _dispatch(self.backend)
         self.token = token.encode()
         self.max_body = max_body
@@ -166,6 +174,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, reply)
 
 
-def serve(db_path: Path, host: str, port: int, token: str, max_body: int = DEFAULT_MAX_BODY) -> StoreServer:
-    """A bound server (call serve_forever()); port 0 picks a free port (see server_address)."""
-    return StoreServer(db_path, host, port, token, max_body)
+def serve(
+    db_path: Path,
+    host: str,
+    port: int,
+    token: str,
+    max_body: int = DEFAULT_MAX_BODY,
+    threads: int | None = None,
+) -> StoreServer:
+    """A bound server (call serve_forever()); port 0 picks a free port (see server_address).
+
+    threads: cores a scan may use (default: all).
+    """
+    return StoreServer(db_path, host, port, token, max_body, threads)

@@ -42,7 +42,9 @@ def serve(host: str, port: int, db_path: Path | None, max_body_mb: int) -> None:
     if not token:
         token = secrets.token_urlsafe(24)
         note(f"generated token (set ASSISTANT_STORE_TOKEN={token} on the client)")
-    server = make_server(db_path or settings.store_path, host, port, token, max_body_mb * 1024 * 1024)
+    server = make_server(
+        db_path or settings.store_path, host, port, token, max_body_mb * 1024 * 1024, settings.threads
+    )
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"store server listening on http://{bound_host}:{bound_port}", err=True)
     try:
