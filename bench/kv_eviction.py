@@ -89,7 +89,7 @@ def accuracy(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     from models.eviction import make_policy
     from models.hf_reference import EvictingSession
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
     tok = AutoTokenizer.from_pretrained(mdir)
     hf = AutoModelForCausalLM.from_pretrained(mdir, dtype=torch.float32).eval()
     tasks = passkey_tasks(tok, args.context, [0.1, 0.5, 0.9], args.trials)
@@ -125,9 +125,12 @@ def vllm_runs(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
     per_token = 2 * cfg.num_hidden_layers * cfg.num_key_value_heads * head_dim * 2  # K and V, bf16
     prompt = passkey_tasks(tok, args.context, [0.5], 1)[0]["ids"]
-    budget = max(2 * BLOCK, len(prompt) // 4 // BLOCK * BLOCK)
     results: dict[str, Any] = {"prompt_tokens": len(prompt), "new_tokens": args.new_tokens}
-    for label, b in (("full", None), (f"paged@25% (budget {budget})", budget)):
+    runs: list[tuple[str, int | None]] = [("full", None)]
+    for frac in (0.25, 0.5):
+        budget = max(2 * BLOCK, int(len(prompt) * frac) // BLOCK * BLOCK)
+        runs.append((f"paged@{frac:.0%} (budget {budget})", budget))
+    for label, b in runs:
         log_dir = OUT / f"vllm-log-{int(time.time() * 1000)}"
         kw = engine_kwargs(b, "paged", BLOCK, log_dir=str(log_dir))
         llm = LLM(model=str(mdir), enforce_eager=True, dtype="bfloat16", max_model_len=2048, seed=0, **kw)
@@ -160,6 +163,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer trials and tokens")
     parser.add_argument("--context", type=int, default=1024, help="approximate prompt tokens")
     parser.add_argument("--skip-vllm", action="store_true", help="accuracy only (no vLLM engine)")
+    parser.add_argument("--skip-accuracy", action="store_true", help="vLLM memory and speed only")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads for the accuracy part")
     args = parser.parse_args()
     args.trials = 1 if args.quick else 3
     args.repeats = 1 if args.quick else 3
@@ -168,9 +173,10 @@ def main() -> None:
     os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
     mdir = model_dir()
     report: dict[str, Any] = {"model": "SmolLM2-135M-Instruct (GGUF Q4_1 -> HF)", "block_size": BLOCK}
-    t = time.time()
-    report["accuracy"] = accuracy(mdir, args)
-    report["accuracy_s"] = round(time.time() - t, 1)
+    if not args.skip_accuracy:
+        t = time.time()
+        report["accuracy"] = accuracy(mdir, args)
+        report["accuracy_s"] = round(time.time() - t, 1)
     if not args.skip_vllm:
         report["vllm"] = vllm_runs(mdir, args)
     print(json.dumps(report, indent=None if args.json else 2))
