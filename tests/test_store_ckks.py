@@ -111,6 +111,23 @@ def test_plain_scan_is_exact_and_accurate(kit: CkksKit) -> None:
     assert np.abs(enc_scores[0] - exact[0]).max() < 2e-2
 
 
+def test_encrypted_scan_is_the_same_on_several_threads() -> None:
+    rng = np.random.default_rng(2)
+    prime = (1 << 42) + 1  # any odd modulus below 2^43: the scan's arithmetic is what is checked
+    groups = [rng.integers(-(prime // 2), prime // 2, size=(8, N, g, 2)).astype(np.float64) for g in (2, 1)]
+    splits = [scan.split_blocks(g) for g in groups]
+    hi_lo = splits[0].astype(np.float64)
+    assert np.array_equal(hi_lo[:, :, 1] * 2.0**scan.SPLIT_BITS + hi_lo[:, :, 0], groups[0])
+    enc = rng.integers(0, prime, size=(2, 8, 2, N)).astype(np.uint64)
+    one = scan.scan_encrypted(splits, enc, prime, workers=1)
+    two = scan.scan_encrypted(splits, enc, prime, workers=2, span=512)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+    # position 0, block 0, query 1, polynomial x0*q0: the product the scan must compute mod p
+    x0 = groups[0][:, 0, 0, 0].astype(np.int64).astype(object)
+    q0 = enc[1, :, 0, 0].astype(object)
+    assert int(one[0][0, 1, 0, 0]) == int(sum(a * b for a, b in zip(x0, q0, strict=True)) % prime)
+
+
 def test_scan_refuses_an_inexact_product() -> None:
     with pytest.raises(StoreError, match="exactness"):
         scan.check_exact(2.0**42, np.full((384, 1), 64.0))
