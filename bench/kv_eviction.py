@@ -113,13 +113,26 @@ def accuracy(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def kv_held(log_dir: Path, per_token_bytes: int) -> dict[str, Any]:
+    """KV blocks a sequence held, from the scheduler's log: at the prefill step (the whole prompt is
+    computed before eviction at prefill can drop any of it) and at most during decode."""
+    from models.vllm_eviction.config import read_events
+
+    held = [e for e in read_events(log_dir, "scheduler") if e["event"] == "blocks"]
+    peak = max((e["held"] for e in held), default=0)
+    decode = max((e["held"] for e in held if e["computed"] > e["prompt"]), default=0)
+    return {
+        "kv_blocks_prefill_peak": peak,
+        "kv_blocks_per_seq": decode,
+        "kv_mib_per_seq": round(decode * BLOCK * per_token_bytes / 2**20, 2),
+    }
+
+
 def vllm_runs(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     from transformers import AutoConfig, AutoTokenizer
     from vllm import LLM, SamplingParams
 
     from models.vllm_eviction import engine_kwargs
-    from models.vllm_eviction.config import read_events
-
     tok = AutoTokenizer.from_pretrained(mdir)
     cfg = AutoConfig.from_pretrained(mdir)
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
@@ -143,14 +156,10 @@ def vllm_runs(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
                 llm.generate([{"prompt_token_ids": prompt}], sp, use_tqdm=False)
                 times[m] = time.perf_counter() - t
             speeds.append((args.new_tokens - 1) / (times[args.new_tokens] - times[1]))
-        held = max(
-            (e["held"] for e in read_events(log_dir, "scheduler") if e["event"] == "blocks"), default=0
-        )
         results[label] = {
             "decode_tok_s_median": round(statistics.median(speeds), 1),
             "decode_tok_s_runs": [round(s, 1) for s in speeds],
-            "kv_blocks_per_seq": held,
-            "kv_mib_per_seq": round(held * BLOCK * per_token / 2**20, 2),
+            **kv_held(log_dir, per_token),
         }
         llm.llm_engine.engine_core.shutdown()
         del llm
@@ -170,6 +179,7 @@ def main() -> None:
     args.repeats = 1 if args.quick else 3
     args.new_tokens = 64 if args.quick else 256
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout is for the report
     os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
     mdir = model_dir()
     report: dict[str, Any] = {"model": "SmolLM2-135M-Instruct (GGUF Q4_1 -> HF)", "block_size": BLOCK}
