@@ -67,7 +67,7 @@ def corpus_tasks(tok: Any, context: int, limit: int) -> list[dict[str, Any]]:
 
     Transcripts come from the shared sample next to the project, else the three the tests ship.
     """
-    sources = [ROOT.parent / "shared" / "data" / "aci-bench" / "valid.json", ROOT / "tests/fixtures/aci/cases.json"]
+    sources = [ROOT.parent / "shared/data/aci-bench/valid.json", ROOT / "tests/fixtures/aci/cases.json"]
     path = next((p for p in sources if p.is_file()), None)
     if path is None:
         return []
@@ -137,6 +137,7 @@ def vllm_runs(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     from vllm import LLM, SamplingParams
 
     from models.vllm_eviction import engine_kwargs
+
     tok = AutoTokenizer.from_pretrained(mdir)
     cfg = AutoConfig.from_pretrained(mdir)
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
