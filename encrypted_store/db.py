@@ -2,7 +2,9 @@
 
 Nothing here is secret: record and document keys are HMAC tags, payloads are AES-GCM blobs, blocks
 are CKKS ciphertexts. WAL mode lets one writer and many readers work at once; every write is one
-transaction, so a kill leaves the previous state or the next, never a mix.
+transaction, so a kill leaves the previous state or the next, never a mix. sqlite-utils defines the
+schema and runs the migrations (each one a savepoint inside the migration's transaction); the hot
+paths (blob reads and writes) are plain SQL on the same connection.
 """
 
 from __future__ import annotations
@@ -16,29 +18,30 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
+
 from assistant.errors import StoreError
 
 SCHEMA_VERSION = 2
 
 
-def _v1(conn: sqlite3.Connection) -> None:
-    # one statement at a time: executescript() would commit the migration transaction halfway
-    for sql in (
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE records (tag BLOB PRIMARY KEY, doc BLOB NOT NULL, pos INTEGER UNIQUE,"
-        " payload BLOB NOT NULL)",
-        "CREATE INDEX records_doc ON records (doc)",
-        "CREATE TABLE blocks (id INTEGER PRIMARY KEY, data BLOB NOT NULL, used INTEGER NOT NULL,"
-        " ver INTEGER NOT NULL)",
-    ):
-        conn.execute(sql)
+def _v1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db["records"].create(
+        {"tag": bytes, "doc": bytes, "pos": int, "payload": bytes}, pk="tag", not_null={"doc", "payload"}
+    )
+    db["records"].create_index(["doc"], index_name="records_doc")
+    db["records"].create_index(["pos"], index_name="records_pos", unique=True)
+    db["blocks"].create(
+        {"id": int, "data": bytes, "used": int, "ver": int}, pk="id", not_null={"data", "used", "ver"}
+    )
 
 
-def _v2(conn: sqlite3.Connection) -> None:
-    conn.execute("CREATE TABLE manifest (tag BLOB PRIMARY KEY, value BLOB NOT NULL)")
+def _v2(db: sqlite_utils.Database) -> None:
+    db["manifest"].create({"tag": bytes, "value": bytes}, pk="tag", not_null={"value"})
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 
 
 def corrupt(path: Path, exc: BaseException) -> StoreError:
@@ -57,7 +60,8 @@ class Database:
         self._lock = threading.RLock()
         try:
             self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.db = sqlite_utils.Database(self.conn)
+            self.db.enable_wal()
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
             self.conn.execute("SELECT count(*) FROM records").fetchone()
@@ -73,7 +77,7 @@ class Database:
                     "Upgrade the assistant.",
                 )
             for step in MIGRATIONS[version:]:
-                step(self.conn)
+                step(self.db)
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlite_utils
 
 from assistant.config import Settings, load_settings
 from assistant.errors import AuthError, InputError, StoreError
@@ -176,8 +177,8 @@ def test_schema_migrates_forward_and_refuses_newer(tmp_path: Path) -> None:
     from encrypted_store import db
 
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    db._v1(conn)
+    conn = sqlite3.connect(path, isolation_level=None)
+    db._v1(sqlite_utils.Database(conn))
     conn.execute("PRAGMA user_version=1")
     conn.commit()
     conn.close()
@@ -192,3 +193,24 @@ def test_schema_migrates_forward_and_refuses_newer(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match="newer version"):
         db.Database(path)
+
+
+def test_a_failed_migration_leaves_the_old_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from encrypted_store import db
+
+    path = tmp_path / "store.db"
+    db.Database(path).close()
+
+    def broken(database: sqlite_utils.Database) -> None:
+        database["half_done"].create({"x": int})
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, broken])
+    monkeypatch.setattr(db, "SCHEMA_VERSION", len(db.MIGRATIONS) + 1)
+    with pytest.raises(RuntimeError):
+        db.Database(path)
+    monkeypatch.undo()
+    database = db.Database(path)
+    assert database.query("PRAGMA user_version")[0][0] == db.SCHEMA_VERSION
+    assert not database.query("SELECT name FROM sqlite_master WHERE name = 'half_done'")
+    database.close()
