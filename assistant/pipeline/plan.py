@@ -92,6 +92,25 @@ def parse_plan(content: Any) -> tuple[str, tuple[str, ...]]:
     return _clean(guidance)[:MAX_GUIDANCE_CHARS], tuple(queries)
 
 
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def drop_template_echoes(
+    guidance: str, queries: Sequence[str], question: str, template: str = PLANNER_SYSTEM
+) -> tuple[str, tuple[str, ...]]:
+    """Remove what a weak local model copied from the planner prompt instead of planning.
+
+    A sub-query or guidance whose words all appear, in order, in the prompt's template says nothing
+    about the question (nor does guidance that only repeats the question); searching for it only adds
+    noise. With no sub-query left, the question itself is the search.
+    """
+    words = _words(template)
+    kept = tuple(q for q in queries if _words(q) and _words(q) not in words)
+    echo = _words(guidance) in words or _words(guidance) in _words(question)
+    return ("" if echo else guidance), (kept or (question,))
+
+
 def local_plan(
     model: ChatModel, question: str, history: Sequence[str] = (), *, max_tokens: int = 256
 ) -> tuple[str, tuple[str, ...]]:
@@ -110,4 +129,5 @@ def local_plan(
         raw = model.complete_json(messages, PLAN_SCHEMA, params)
     except ModelError as exc:
         raise PlanError(f"The local planner failed: {exc.title}", "") from exc
-    return parse_plan(raw)
+    guidance, queries = parse_plan(raw)
+    return drop_template_echoes(guidance, queries, question)
