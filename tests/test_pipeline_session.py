@@ -221,3 +221,33 @@ def test_cli_no_remote_sends_nothing_and_default_sends_one(tmp_path: Path, remot
     assert "Priya" not in sent[0]["body"] and "555-0143" not in sent[0]["body"]
     del env["ASSISTANT_REMOTE_URL"]
     assert ask()["outbound"] == [] and len(remote.requests) == 1
+
+
+def test_encrypted_query_setting_hides_the_search_vectors(
+    corpus_home, remote: RemoteStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from encrypted_store.backend import LocalBackend
+
+    scans: list[str] = []
+    for name in ("scan_plain", "scan_encrypted"):
+        real = getattr(LocalBackend, name)
+
+        def spy(self, *args, _name=name, _real=real):  # type: ignore[no-untyped-def]
+            scans.append(_name)
+            return _real(self, *args)
+
+        monkeypatch.setattr(LocalBackend, name, spy)
+    home, ring, embedder = corpus_home
+    found: dict[bool, list[str]] = {}
+    for encrypted in (False, True):
+        remote.enqueue(plan_reply("Read the dose.", ["levothyroxine dose <PERSON_2>"]))
+        settings = Settings(home=home, remote_url=remote.url, remote_timeout_s=5.0, encrypted_query=encrypted)
+        s = AssistantSession(settings, keyring=ring, embedder=embedder, local_planning=False)
+        scans.clear()
+        for event in s.ask(QUESTION):
+            if isinstance(event, SourcesReady):  # the answer step is not needed here
+                found[encrypted] = [src.id for src in event.sources]
+                break
+        s.close()
+        assert scans == (["scan_encrypted"] if encrypted else ["scan_plain"])
+    assert found[True] == found[False] and "thyroid-01" in found[True]

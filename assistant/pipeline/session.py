@@ -139,7 +139,9 @@ class AssistantSession:
         records: list[Retrieved] = []
         if self._indexed():
             queries = [question, *plan.sub_queries]
-            records = retrieve(self.store, self.embedder, queries, k=self.k)
+            records = retrieve(
+                self.store, self.embedder, queries, k=self.k, encrypted_query=self.settings.encrypted_query
+            )
             for warning in getattr(self.store, "last_warnings", []) or []:
                 yield Notice(warning, "warning")
         self.guard.add_records(r.text for r in records)
