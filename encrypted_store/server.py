@@ -103,6 +103,11 @@ def _dispatch(backend: LocalBackend) -> dict[str, Callable[[dict[str, Any], dict
 
 
 class StoreServer(ThreadingHTTPServer):
+    """A bound server (call serve_forever()); port 0 picks a free port (see server_address).
+
+    threads: cores a scan may use (default: all).
+    """
+
     daemon_threads = True
 
     def __init__(
@@ -174,16 +179,4 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, reply)
 
 
-def serve(
-    db_path: Path,
-    host: str,
-    port: int,
-    token: str,
-    max_body: int = DEFAULT_MAX_BODY,
-    threads: int | None = None,
-) -> StoreServer:
-    """A bound server (call serve_forever()); port 0 picks a free port (see server_address).
-
-    threads: cores a scan may use (default: all).
-    """
-    return StoreServer(db_path, host, port, token, max_body, threads)
+serve = StoreServer  # the name callers use: a bound server, ready for serve_forever()
