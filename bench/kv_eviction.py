@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 BLOCK = 32
 METHODS = ("paged", "inverse_key", "streaming")
+FRACTIONS = (0.25, 0.5)  # budgets as a share of the prompt; the full cache is the 100% case
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
 
 
@@ -102,8 +103,8 @@ def accuracy(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     for task in tasks:
         n = len(task["ids"])
         configs: list[tuple[str, Any]] = [("full", None)]
-        for frac in (0.25, 0.5):
-            budget = max(2 * BLOCK, int(n * frac) // BLOCK * BLOCK)
+        for frac in FRACTIONS:
+            budget = block_budget(n, frac)
             configs += [(f"{m}@{frac:.0%}", make_policy(m, budget, BLOCK)) for m in METHODS]
         for label, policy in configs:
             out = EvictingSession(hf, policy).generate(task["ids"], 12)
@@ -115,6 +116,11 @@ def accuracy(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         | {"n": sum(map(len, by_task.values()))}
         for label, by_task in rows.items()
     }
+
+
+def block_budget(tokens: int, fraction: float) -> int:
+    """A share of the prompt in whole blocks, at least two (the first block and the newest are kept)."""
+    return max(2 * BLOCK, int(tokens * fraction) // BLOCK * BLOCK)
 
 
 def kv_held(log_dir: Path, per_token_bytes: int) -> dict[str, Any]:
@@ -145,8 +151,8 @@ def vllm_runs(mdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     prompt = passkey_tasks(tok, args.context, [0.5], 1)[0]["ids"]
     results: dict[str, Any] = {"prompt_tokens": len(prompt), "new_tokens": args.new_tokens}
     runs: list[tuple[str, int | None]] = [("full", None)]
-    for frac in (0.25, 0.5):
-        budget = max(2 * BLOCK, int(len(prompt) * frac) // BLOCK * BLOCK)
+    for frac in FRACTIONS:
+        budget = block_budget(len(prompt), frac)
         runs.append((f"paged@{frac:.0%} (budget {budget})", budget))
     for label, b in runs:
         log_dir = OUT / f"vllm-log-{int(time.time() * 1000)}"

@@ -182,7 +182,8 @@ class LocalBackend:
                     )
             groups.append((key, array))
         self._groups = groups
-        self._splits = {k: v for k, v in self._splits.items() if any(k == key for key, _a in groups)}
+        current = {key for key, _a in groups}
+        self._splits = {k: v for k, v in self._splits.items() if k in current}
         live: dict[int, np.ndarray] = {b: np.zeros(N, dtype=bool) for b, _v in versions}
         pos = np.array(
             [p for (p,) in self.db.query("SELECT pos FROM records WHERE pos IS NOT NULL")], dtype=np.int64

@@ -22,8 +22,6 @@ import sqlite_utils
 
 from assistant.errors import StoreError
 
-SCHEMA_VERSION = 2
-
 
 def _v1(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
@@ -42,6 +40,7 @@ def _v2(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version of a store that has every migration
 
 
 def corrupt(path: Path, exc: BaseException) -> StoreError:

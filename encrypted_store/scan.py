@@ -173,10 +173,10 @@ def scan_encrypted(
         # (c, Q*2*2, D): row (query, poly, level) of the query weights at each position j
         weights = float_digits(by_position[start:stop], ENC_LIMB_BITS, 2).reshape(stop - start, -1, dim)
         for split, prod in zip(splits, prods, strict=True):
-            for lo in range(start, stop, chunk):
-                hi = min(stop, lo + chunk)
-                cols = split[:, lo:hi].astype(np.float64).reshape(dim, hi - lo, -1).transpose(1, 0, 2)
-                np.matmul(weights[lo - start : hi - start], cols, out=prod[lo:hi])
+            for j0 in range(start, stop, chunk):
+                j1 = min(stop, j0 + chunk)
+                cols = split[:, j0:j1].astype(np.float64).reshape(dim, j1 - j0, -1).transpose(1, 0, 2)
+                np.matmul(weights[j0 - start : j1 - start], cols, out=prod[j0:j1])
 
     _run_parallel(positions, range(0, n, span), workers)
     outs = []

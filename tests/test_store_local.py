@@ -205,8 +205,8 @@ def test_a_failed_migration_leaves_the_old_schema(tmp_path: Path, monkeypatch: p
         database["half_done"].create({"x": int})
         raise RuntimeError("interrupted")
 
+    monkeypatch.setattr(db, "SCHEMA_VERSION", db.SCHEMA_VERSION + 1)
     monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, broken])
-    monkeypatch.setattr(db, "SCHEMA_VERSION", len(db.MIGRATIONS) + 1)
     with pytest.raises(RuntimeError):
         db.Database(path)
     monkeypatch.undo()

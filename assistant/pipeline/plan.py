@@ -106,7 +106,7 @@ def drop_template_echoes(
     noise. With no sub-query left, the question itself is the search.
     """
     words = _words(template)
-    kept = tuple(q for q in queries if _words(q) and _words(q) not in words)
+    kept = tuple(q for q in queries if (w := _words(q)) and w not in words)
     echo = _words(guidance) in words or _words(guidance) in _words(question)
     return ("" if echo else guidance), (kept or (question,))
 
