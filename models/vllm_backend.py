@@ -106,7 +106,7 @@ class VLLMModel(ChatModel):
     @classmethod
     def from_settings(cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any) -> VLLMModel:
         if importlib.util.find_spec("vllm") is None:  # fail before a minutes-long GGUF conversion
-            raise ModelError(_NO_VLLM[0], _NO_VLLM[1])
+            raise ModelError(*_NO_VLLM)
         path = resolved.path
         if path.is_file():  # a GGUF: convert once, keep it next to the downloaded models
             from models.gguf_to_hf import convert
