@@ -38,6 +38,21 @@ def median_s(fn: Any, runs: int) -> float:
     return statistics.median(times)
 
 
+def timings(
+    group: Any, split: Any, group_t: Any, split_t: Any, query: Any, enc: Any, runs: int, threads: int
+) -> dict:
+    return {
+        "numpy_plain_s": round(median_s(lambda: scan.scan_plain(group, query, PRIME), runs), 4),
+        "torch_plain_s": round(median_s(lambda: scan_torch.scan_plain(group_t, query, PRIME), runs), 4),
+        "numpy_encrypted_s": round(
+            median_s(lambda: scan.scan_encrypted([split], enc, PRIME, workers=threads), runs), 4
+        ),
+        "torch_encrypted_s": round(
+            median_s(lambda: scan_torch.scan_encrypted([split_t], enc, PRIME), runs), 4
+        ),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
@@ -71,19 +86,8 @@ def main() -> None:
             scan.scan_encrypted([split], enc, PRIME, workers=threads)[0],
             scan_torch.scan_encrypted([split_t], enc, PRIME)[0],
         )
-        out[f"q{nq}"] = {
-            "numpy_plain_s": round(median_s(lambda: scan.scan_plain(group, query, PRIME), args.runs), 4),
-            "torch_plain_s": round(
-                median_s(lambda: scan_torch.scan_plain(group_t, query, PRIME), args.runs), 4
-            ),
-            "numpy_encrypted_s": round(
-                median_s(lambda: scan.scan_encrypted([split], enc, PRIME, workers=threads), args.runs), 4
-            ),
-            "torch_encrypted_s": round(
-                median_s(lambda: scan_torch.scan_encrypted([split_t], enc, PRIME), args.runs), 4
-            ),
-            "bit_identical": bool(same),
-        }
+        out[f"q{nq}"] = {**timings(group, split, group_t, split_t, query, enc, args.runs, threads)}
+        out[f"q{nq}"]["bit_identical"] = bool(same)
     print(json.dumps(out, indent=None if args.json else 1))
 
 
