@@ -18,7 +18,17 @@ import numpy as np
 from assistant.errors import ModelError
 
 DEFAULT_BATCH_SIZE = 64
+GPU_BATCH_SIZE = 512  # MiniLM on a GPU: large batches keep it busy; memory is no concern at 384 dims
 ENV_MODEL = "ASSISTANT_EMBED_MODEL"
+
+
+def resolve_device(device: str = "auto") -> str:
+    """ "auto" -> "cuda" when torch sees a CUDA GPU, else "cpu"; other values are kept."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def default_model_path() -> Path:
@@ -40,25 +50,26 @@ class Embedder:
     Args:
         model_path: a sentence-transformers model folder; None = $ASSISTANT_EMBED_MODEL, else the
             bundled all-MiniLM-L6-v2.
-        batch_size: texts per forward pass.
+        batch_size: texts per forward pass; None = 64 on a CPU, 512 on a GPU.
         threads: torch intra-op threads; None leaves torch's default.
+        device: "auto" (a CUDA GPU when present, else the CPU), "cpu" or "cuda".
     """
 
     def __init__(
         self,
         model_path: str | Path | None = None,
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
         threads: int | None = None,
-        device: str = "cpu",
+        device: str = "auto",
     ) -> None:
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         configured = model_path or os.environ.get(ENV_MODEL) or None
         self._path = Path(configured).expanduser() if configured else None
-        self.batch_size = batch_size
+        self._batch_size = batch_size
         self.threads = threads
-        self.device = device
+        self._device = device
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -68,6 +79,19 @@ class Embedder:
         return cls(
             getattr(settings, "embed_model", None), threads=getattr(settings, "threads", None), **kwargs
         )
+
+    @property
+    def device(self) -> str:
+        """The device the model runs on (resolved from "auto" on first use)."""
+        if self._device == "auto":
+            self._device = resolve_device("auto")
+        return self._device
+
+    @property
+    def batch_size(self) -> int:
+        if self._batch_size is None:
+            return GPU_BATCH_SIZE if self.device.startswith("cuda") else DEFAULT_BATCH_SIZE
+        return self._batch_size
 
     @property
     def model_path(self) -> Path:

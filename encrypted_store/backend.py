@@ -54,9 +54,15 @@ class ScanResult:
 class LocalBackend:
     """Everything the untrusted host does, on one SQLite file."""
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int | None = None, scan_device: str | None = None) -> None:
         self.db = Database(path)
         self.threads = max(1, threads or os.cpu_count() or 1)
+        # None: the numpy scan; "cpu"/"cuda": the torch scan, blocks resident on that device
+        self._scanner: Any = None
+        if scan_device is not None:
+            from encrypted_store.scan_torch import TorchScanner
+
+            self._scanner = TorchScanner(scan_device)
         self._gen = -1
         self._groups: list[tuple[tuple[tuple[int, int], ...], np.ndarray]] = []
         self._live: dict[int, np.ndarray] = {}
@@ -205,6 +211,8 @@ class LocalBackend:
 
     def scan_plain(self, query: scan.PlainQuery, dim: int, prime: int) -> ScanResult:
         groups, live = self._refresh(dim)
+        if self._scanner is not None:
+            return self._result(groups, live, self._scanner.scan_plain(groups, query, prime))
         with _blas_threads(self.threads):
             return self._result(groups, live, [scan.scan_plain(a, query, prime) for _k, a in groups])
 
@@ -215,6 +223,8 @@ class LocalBackend:
         encrypted-query mode holds twice the memory of plaintext-query mode.
         """
         groups, live = self._refresh(dim)
+        if self._scanner is not None:
+            return self._result(groups, live, self._scanner.scan_encrypted(groups, enc_queries, prime))
         with self._cache_lock:
             for key, array in groups:
                 if key not in self._splits:
@@ -235,6 +245,13 @@ class LocalBackend:
     def manifest_delete(self, tag: bytes) -> None:
         with self.db.write() as conn:
             conn.execute("DELETE FROM manifest WHERE tag = ?", (tag,))
+
+    def scan_memory(self) -> dict[str, Any]:
+        """Where the scan runs and the bytes its resident copies of the blocks hold."""
+        if self._scanner is not None:
+            return {"device": str(self._scanner.device), "bytes": self._scanner.memory_bytes()}
+        held = sum(a.nbytes for _k, a in self._groups) + sum(a.nbytes for a in self._splits.values())
+        return {"device": "numpy", "bytes": int(held)}
 
     def vacuum(self) -> None:
         self.db.query("VACUUM")

@@ -105,7 +105,8 @@ def _dispatch(backend: LocalBackend) -> dict[str, Callable[[dict[str, Any], dict
 class StoreServer(ThreadingHTTPServer):
     """A bound server (call serve_forever()); port 0 picks a free port (see server_address).
 
-    threads: cores a scan may use (default: all).
+    threads: cores a scan may use (default: all). scan_device: None for the numpy scan, "cpu" or
+    "cuda" for the torch scan with the blocks resident on that device.
     """
 
     daemon_threads = True
@@ -118,8 +119,9 @@ class StoreServer(ThreadingHTTPServer):
         token: str,
         max_body: int = DEFAULT_MAX_BODY,
         threads: int | None = None,
+        scan_device: str | None = None,
     ):
-        self.backend = LocalBackend(db_path, threads)
+        self.backend = LocalBackend(db_path, threads, scan_device)
         self.methods = _dispatch(self.backend)
         self.token = token.encode()
         self.max_body = max_body

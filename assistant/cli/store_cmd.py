@@ -26,7 +26,14 @@ def store() -> None:
     help="SQLite file to serve (default: store.db in ASSISTANT_HOME).",
 )
 @click.option("--max-body-mb", default=256, show_default=True, help="Largest request body accepted.")
-def serve(host: str, port: int, db_path: Path | None, max_body_mb: int) -> None:
+@click.option(
+    "--device",
+    type=click.Choice(["numpy", "cpu", "cuda"]),
+    default="numpy",
+    show_default=True,
+    help="Where the scan runs: numpy on the CPU, or torch on the CPU or a CUDA GPU (blocks stay resident).",
+)
+def serve(host: str, port: int, db_path: Path | None, max_body_mb: int, device: str) -> None:
     """Serve the encrypted store over HTTP; it never holds a key.
 
     The bearer token comes from ASSISTANT_STORE_TOKEN, or a fresh one is generated and printed.
@@ -38,12 +45,20 @@ def serve(host: str, port: int, db_path: Path | None, max_body_mb: int) -> None:
     from encrypted_store.server import serve as make_server
 
     settings = load_settings()
+    if device == "cuda":
+        _require_cuda()
     token = settings.store_token.get_secret_value() if settings.store_token else None
     if not token:
         token = secrets.token_urlsafe(24)
         note(f"generated token (set ASSISTANT_STORE_TOKEN={token} on the client)")
     server = make_server(
-        db_path or settings.store_path, host, port, token, max_body_mb * 1024 * 1024, settings.threads
+        db_path or settings.store_path,
+        host,
+        port,
+        token,
+        max_body_mb * 1024 * 1024,
+        settings.threads,
+        None if device == "numpy" else device,
     )
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"store server listening on http://{bound_host}:{bound_port}", err=True)
@@ -53,6 +68,22 @@ def serve(host: str, port: int, db_path: Path | None, max_body_mb: int) -> None:
         pass
     finally:
         server.server_close()
+
+
+def _require_cuda() -> None:
+    from assistant.errors import ConfigError
+
+    try:
+        import torch
+    except ImportError:
+        raise ConfigError(
+            "--device cuda needs torch.", "Install the embed extra, or use --device numpy."
+        ) from None
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            "--device cuda was asked for, but torch sees no CUDA GPU.",
+            "Use --device numpy (the default) or --device cpu on this machine.",
+        )
 
 
 def _open():  # type: ignore[no-untyped-def]
