@@ -62,13 +62,6 @@ class Embedder:
         self._model: Any = None
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> Embedder:
-        """Build from Settings: `embed_model` when the settings have it, and `threads`."""
-        return cls(
-            getattr(settings, "embed_model", None), threads=getattr(settings, "threads", None), **kwargs
-        )
-
     @property
     def model_path(self) -> Path:
         return self._path or default_model_path()

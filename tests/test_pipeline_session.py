@@ -9,20 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from assistant import wiring
 from assistant.config import Settings
 from assistant.pipeline.answer import answer_messages
 from assistant.pipeline.events import Done, Notice, PlanReady, Sanitized, SourcesReady
 from assistant.pipeline.ledger import Ledger
 from assistant.pipeline.session import AssistantSession
-from encrypted_store import keys, open_store
+from assistant.wiring import open_store
 from models.base import SamplingParams
+from tests.helpers import FAST_KDF
 from tests.remote_standin import RemoteStandin, Reply, plan_reply
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
 from index_corpus import index_records, load_records  # noqa: E402
 
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 IDS = [
     "thyroid-01",
     "thyroid-02",
@@ -58,12 +59,11 @@ QUESTION = (
 @pytest.fixture(scope="module")
 def corpus_home(tmp_path_factory: pytest.TempPathFactory):
     """A data dir with keys and 24 corpus records in the real encrypted store."""
-    from assistant.embedding import Embedder
 
     home = tmp_path_factory.mktemp("pipeline-home")
     settings = Settings(home=home)
-    ring = keys.create_keys(settings, "pipeline test", kdf=FAST_KDF)
-    embedder = Embedder.from_settings(settings)
+    ring = wiring.create_keys(settings, "pipeline test", kdf=FAST_KDF)
+    embedder = wiring.embedder(settings)
     store = open_store(settings, ring)
     wanted = set(IDS)
     index_records(store, embedder, [r for r in load_records() if r["id"] in wanted])
@@ -185,7 +185,7 @@ def test_cli_no_remote_sends_nothing_and_default_sends_one(tmp_path: Path, remot
     import subprocess
 
     home = tmp_path / "cli-home"
-    keys.create_keys(Settings(home=home), "cli pass", kdf=FAST_KDF)
+    wiring.create_keys(Settings(home=home), "cli pass", kdf=FAST_KDF)
     env = {
         **os.environ,
         "ASSISTANT_HOME": str(home),

@@ -9,9 +9,9 @@ import click
 from assistant.cli.output import note, print_json
 from assistant.config import load_settings
 from assistant.pipeline.events import Done, Notice, PlanReady, Sanitized
+from assistant.wiring import load_model
 from models.base import SamplingParams, TokenDelta
 from models.catalog import BUNDLED_NOTE
-from models.registry import load_model
 
 
 @click.command()

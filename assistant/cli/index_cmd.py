@@ -48,7 +48,7 @@ def index(
     if max_size <= 0 or batch < 1:
         raise InputError("--max-size and --batch must be positive.", "e.g. --max-size 50 --batch 256")
     from assistant.cli.session import open_keyring
-    from encrypted_store import open_store
+    from assistant.wiring import open_store
 
     settings = load_settings()
     keyring = open_keyring(settings)
@@ -58,12 +58,10 @@ def index(
     output: dict[str, Any] = {}
     embedder = None
     if paths:
-        from assistant.embedding import Embedder
+        from assistant.wiring import embedder as make_embedder
 
-        embedder = (
-            Embedder.from_settings(settings)
-            if embed_model is None
-            else Embedder(embed_model, threads=settings.threads)
+        embedder = make_embedder(
+            settings if embed_model is None else settings.model_copy(update={"embed_model": embed_model})
         )
     # an existing store knows its dimension (and checks each vector): only a new one needs the model now
     fresh = embedder is not None and not settings.store_url and not settings.store_path.exists()

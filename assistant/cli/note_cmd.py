@@ -17,8 +17,8 @@ from assistant.notes.note import generate_note
 from assistant.notes.offline import network_blocked
 from assistant.notes.render import to_json, to_markdown
 from assistant.notes.transcript import read_transcript
+from assistant.wiring import load_model
 from models.catalog import BUNDLED_NOTE
-from models.registry import load_model
 
 
 def _write_private(path: Path, text: str) -> None:

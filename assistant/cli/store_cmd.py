@@ -57,7 +57,7 @@ def serve(host: str, port: int, db_path: Path | None, max_body_mb: int) -> None:
 
 def _open():  # type: ignore[no-untyped-def]
     from assistant.cli.session import open_keyring
-    from encrypted_store import open_store
+    from assistant.wiring import open_store
 
     settings = load_settings()
     return open_store(settings, open_keyring(settings))

@@ -60,7 +60,7 @@ class AssistantSession:
     @property
     def model(self) -> ChatModel:
         if self._model is None:
-            from models.registry import load_model
+            from assistant.wiring import load_model
 
             self._model = load_model(self.settings)
         return self._model
@@ -69,7 +69,7 @@ class AssistantSession:
     def store(self) -> Any:
         """The encrypted store, opened on first use; None without keys (nothing indexed yet)."""
         if self._store is None and self.keyring is not None and self.settings.keyfile.exists():
-            from encrypted_store import open_store
+            from assistant.wiring import open_store
 
             self._store = open_store(self.settings, self.keyring)
         return self._store
@@ -77,9 +77,9 @@ class AssistantSession:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from assistant.embedding import Embedder
+            from assistant.wiring import embedder
 
-            self._embedder = Embedder.from_settings(self.settings)
+            self._embedder = embedder(self.settings)
         return self._embedder
 
     def plan(

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from assistant.conversations import Conversation, ConversationStore
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, translate
 from assistant.tui.backend import ChatBackend
 from assistant.tui.prefs import Prefs
 from assistant.tui.screens.chat import ChatScreen
@@ -75,11 +75,11 @@ class AssistantApp(App[None]):
         Raises:
             AuthError: wrong passphrase.
         """
-        from encrypted_store import keys
+        from assistant import wiring
 
         if create:
-            return keys.create_keys(self.settings, passphrase)
-        return keys.unlock(self.settings, passphrase)
+            return wiring.create_keys(self.settings, passphrase)
+        return wiring.unlock(self.settings, passphrase)
 
     def _unlocked(self, keyring: Any) -> None:
         self.keyring = keyring
@@ -138,6 +138,7 @@ class AssistantApp(App[None]):
 
     def show_error(self, error: BaseException | None) -> None:
         """The one place errors reach the user: a dialog with a title and a next step."""
+        error = (translate(error) or error) if error is not None else None
         if isinstance(error, AssistantError):
             self.push_screen(ErrorModal(error.title, error.next_step))
         else:

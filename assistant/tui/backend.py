@@ -64,7 +64,7 @@ class ChatBackend:
         """Load the local model if needed (blocking: call from a worker)."""
         with self._lock:
             if self._model is None:
-                from models.registry import load_model
+                from assistant.wiring import load_model
 
                 self._model = load_model(self.settings)
             return self._model
@@ -110,7 +110,7 @@ class ChatBackend:
         """The encrypted store, opened once and shared by every session; None before `init`."""
         with self._lock:
             if self._store is None and self.keyring is not None and self.settings.keyfile.exists():
-                from encrypted_store import open_store
+                from assistant.wiring import open_store
 
                 self._store = open_store(self.settings, self.keyring, dim=dim)
             return self._store
@@ -118,9 +118,9 @@ class ChatBackend:
     def embedder(self) -> Any:
         with self._lock:
             if self._embedder is None:
-                from assistant.embedding import Embedder
+                from assistant.wiring import embedder
 
-                self._embedder = Embedder.from_settings(self.settings)
+                self._embedder = embedder(self.settings)
             return self._embedder
 
     def indexed_files(self) -> list[Any]:

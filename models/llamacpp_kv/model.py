@@ -15,16 +15,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.errors import ModelError
 from models.base import CancelToken, Message, SamplingParams, StreamStats, TokenDelta
+from models.errors import ModelError
 from models.eviction.baselines import TRACKERS
 from models.llamacpp import LlamaCppModel
 from models.llamacpp_kv.native import NormObserver
 from models.llamacpp_kv.runtime import SCORED, KVRuntime
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
-    from models.registry import ResolvedModel
+    from models.registry import ModelOptions, ResolvedModel
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +133,12 @@ class EvictingLlamaCppModel(LlamaCppModel):
         self._formatter = self._chat_formatter()
 
     @classmethod
-    def from_settings(
-        cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any
+    def from_options(
+        cls, resolved: ResolvedModel, options: ModelOptions, **kwargs: Any
     ) -> EvictingLlamaCppModel:
-        kwargs["kv_budget"] = int(kwargs.pop("kv_budget", settings.kv_budget or 0))
-        kwargs["kv_policy"] = str(kwargs.pop("kv_policy", settings.kv_policy))
-        return super().from_settings(resolved, settings, **kwargs)  # type: ignore[return-value]
+        kwargs["kv_budget"] = int(kwargs.pop("kv_budget", options.kv_budget or 0))
+        kwargs["kv_policy"] = str(kwargs.pop("kv_policy", options.kv_policy))
+        return super().from_options(resolved, options, **kwargs)  # type: ignore[return-value]
 
     @property
     def context_window(self) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ModelError
+from models.errors import ModelError
 from models.eviction.baselines import Tracker, make_tracker
 from models.eviction.scores import token_scores
 from models.llamacpp_kv.native import NormObserver

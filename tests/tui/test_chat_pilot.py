@@ -16,7 +16,7 @@ from assistant.tui.screens.conversations import ConversationsScreen
 from assistant.tui.widgets.panels import NOTHING_LEFT, PrivacyPanel
 from assistant.tui.widgets.prompt import PromptInput
 from assistant.tui.widgets.turns import AnswerView, QuestionView
-from encrypted_store.keys import unlock
+from assistant.wiring import unlock
 from models.base import SamplingParams
 from tests.tui.conftest import PASSPHRASE, type_text, wait_until
 
