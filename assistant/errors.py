@@ -60,6 +60,15 @@ def translate(exc: BaseException) -> AssistantError | None:
     """
     if isinstance(exc, AssistantError):
         return exc
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):  # a setting from the environment
+        first = exc.errors()[0]
+        name = "ASSISTANT_" + "_".join(str(p) for p in first["loc"]).upper()
+        step = "Fix or unset it (see the README's configuration table)."
+        error = ConfigError(f"Invalid setting {name}: {first['msg']}", step)
+        error.__cause__ = exc
+        return error
     from encrypted_store import errors as se
     from models import errors as me
 

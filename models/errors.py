@@ -23,6 +23,10 @@ class ModelConfigError(ModelError):
     """Options that cannot work together (a KV policy a backend lacks, a budget of partial blocks)."""
 
 
+class ObserverUnavailable(ModelConfigError):
+    """The K/V observer a score-based eviction method needs cannot be loaded."""
+
+
 class ModelNotInstalled(ModelError):
     """A known model is not downloaded yet, or no model is installed at all."""
 

@@ -7,6 +7,7 @@ import os
 import sys
 
 import click
+from pydantic import ValidationError
 
 from assistant import __version__
 from assistant.errors import AssistantError, translate
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = _debug_requested(args)
     try:
         cli.main(args=args, prog_name="assistant", standalone_mode=False)
-    except (AssistantError, StoreError, ModelError) as raised:
+    except (AssistantError, StoreError, ModelError, ValidationError) as raised:
         if debug:
             raise
         exc = translate(raised) or AssistantError(str(raised))
