@@ -138,11 +138,13 @@ class AssistantCore:
             return self._store
 
     def embedder(self) -> Any:
+        """The embedding model: ASSISTANT_EMBED_MODEL, else the one the open index remembers."""
+        store = self._store
         with self._lock:
             if self._embedder is None:
                 from assistant.wiring import embedder
 
-                self._embedder = embedder(self.settings)
+                self._embedder = embedder(self.settings, store=store)
             return self._embedder
 
     def indexed_files(self) -> list[Any]:
@@ -169,9 +171,10 @@ class AssistantCore:
         from assistant.errors import ConfigError
         from assistant.ingest.indexer import index_paths
 
-        embedder = self.embedder()
         fresh = not self.settings.store_url and not self.settings.store_path.exists()
-        store = self.store(dim=embedder.dim if fresh else None)
+        store = None if fresh else self.store()  # first, so the embedder it remembers is used
+        embedder = self.embedder()
+        store = store or self.store(dim=embedder.dim if fresh else None)
         if store is None:
             raise ConfigError("This data dir has no keys yet.", "Run `assistant init` first.")
         return index_paths(

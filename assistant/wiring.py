@@ -59,11 +59,17 @@ def open_store(settings: Settings, keyring: Keyring, dim: int | None = None) -> 
     )
 
 
-def embedder(settings: Settings, **kwargs: Any) -> Embedder:
-    """The embedder ASSISTANT_EMBED_MODEL names (else the bundled one), on ASSISTANT_THREADS threads."""
+def embedder(settings: Settings, *, store: Any = None, **kwargs: Any) -> Embedder:
+    """The embedder ASSISTANT_EMBED_MODEL names, else the one `store`'s index remembers (`index
+    --embed-model`), else the bundled one; on ASSISTANT_THREADS threads."""
     from assistant.embedding import Embedder
 
-    return Embedder(settings.embed_model, threads=settings.threads, **kwargs)
+    path = settings.embed_model
+    if path is None and store is not None:
+        from assistant.ingest import embedder_check
+
+        path = (embedder_check.stored(store) or {}).get("path") or None
+    return Embedder(path, threads=settings.threads, **kwargs)
 
 
 def model_options(settings: Settings) -> ModelOptions:
