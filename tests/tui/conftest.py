@@ -29,6 +29,14 @@ def ring() -> Keyring:
 
 
 @pytest.fixture
+def fake_model() -> Any:
+    """A FakeChatModel (scripted, no weights) for tests of the app's logic, not of the model."""
+    from tests.fake_model import FakeChatModel
+
+    return FakeChatModel()
+
+
+@pytest.fixture
 def keyfile(settings: Settings) -> Keyring:
     """A real key file under the test's ASSISTANT_HOME, unlocked by PASSPHRASE."""
     return create_keys(settings, PASSPHRASE, kdf=FAST_KDF)
