@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _check_kv_policy(value: str) -> str:
+    from models.eviction.methods import METHODS
+
+    if value not in METHODS:
+        raise ValueError(f"unknown KV policy {value!r}; ASSISTANT_KV_POLICY is one of {', '.join(METHODS)}")
+    return value
+
+
+KVPolicy = Annotated[str, AfterValidator(_check_kv_policy)]  # a name in models.eviction.METHODS
 
 
 class Settings(BaseSettings):
@@ -32,7 +44,7 @@ class Settings(BaseSettings):
     private_terms: list[str] = Field(default_factory=list)
     # KV-cache eviction for long conversations (PagedEviction): tokens kept per sequence; None = off
     kv_budget: int | None = None
-    kv_policy: str = "paged"  # paged | inverse_key | streaming | context_shift | none
+    kv_policy: KVPolicy = "paged"  # paged | inverse_key | streaming | context_shift | none
 
     @field_validator("remote_url", "store_url", "model", mode="before")
     @classmethod

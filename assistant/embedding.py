@@ -7,6 +7,7 @@ nothing is ever fetched from a model hub (HF_HUB_OFFLINE=1 while loading).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from assistant.errors import ModelError
 DEFAULT_BATCH_SIZE = 64
 GPU_BATCH_SIZE = 512  # MiniLM on a GPU: large batches keep it busy; memory is no concern at 384 dims
 ENV_MODEL = "ASSISTANT_EMBED_MODEL"
+WEIGHT_SUFFIXES = {".safetensors", ".bin", ".onnx", ".pt", ".h5", ".msgpack", ".ot"}
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -71,14 +73,8 @@ class Embedder:
         self.threads = threads
         self._device = device
         self._model: Any = None
+        self._fingerprint: dict[str, object] | None = None
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> Embedder:
-        """Build from Settings: `embed_model` when the settings have it, and `threads`."""
-        return cls(
-            getattr(settings, "embed_model", None), threads=getattr(settings, "threads", None), **kwargs
-        )
 
     @property
     def device(self) -> str:
@@ -149,6 +145,28 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def fingerprint(self) -> dict[str, object]:
+        """Who makes these vectors: name, folder, dim, and a hash of the model's config and weights.
+
+        The hash covers every config/tokenizer file and each weight file's size and first MiB: two
+        different models of the same dimension differ in it, and it costs milliseconds, not a full read.
+        """
+        if self._fingerprint is None:
+            digest = hashlib.sha256()
+            root = self.model_path
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                rel = path.relative_to(root).as_posix()
+                digest.update(rel.encode() + b"\0" + str(path.stat().st_size).encode() + b"\0")
+                with path.open("rb") as fh:
+                    digest.update(fh.read(1 << 20 if path.suffix in WEIGHT_SUFFIXES else 1 << 24))
+            self._fingerprint = {
+                "name": self.name,
+                "path": str(root) if self._path is not None else "",  # "" = the bundled default
+                "dim": self.dim,
+                "sha256": digest.hexdigest(),
+            }
+        return dict(self._fingerprint)
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query as a (dim,) unit vector."""

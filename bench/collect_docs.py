@@ -2,7 +2,9 @@
 
 Usage: python bench/collect_docs.py
 The head (everything before the first "## ") is kept; each docs/bench/*.md follows with its headings
-one level down and its relative links pointing into bench/.
+one level down and its relative links pointing into bench/. A heading that ends with
+`<!-- superseded -->` (a first run, redone later) is left out with everything under it: BENCHMARKS.md
+holds the current figures, the write-ups in docs/bench/ keep the history.
 """
 
 from __future__ import annotations
@@ -13,10 +15,31 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 ORDER = ["local_model", "encrypted_store", "index", "pipeline", "notes", "llamacpp_eviction", "kv_eviction", "gpu"]
 LINK = re.compile(r"\]\((?!https?://|#|bench/)([^)]+)\)")
+SUPERSEDED = "<!-- superseded -->"
+HEADING = re.compile(r"^(#+) ")
+SEPARATOR = "\n---\n\n"
+
+
+def current(text: str) -> str:
+    """`text` without its superseded sections (a marked heading up to the next one at its level or above)."""
+    kept: list[str] = []
+    skipping = 0  # level of the superseded heading being skipped; 0 = keeping
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        match = None if fenced else HEADING.match(line)
+        if match and skipping and len(match.group(1)) <= skipping:
+            skipping = 0
+        if match and line.rstrip().endswith(SUPERSEDED):
+            skipping = len(match.group(1))
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
 
 
 def section(name: str) -> str:
-    text = (DOCS / "bench" / f"{name}.md").read_text(encoding="utf-8")
+    text = current((DOCS / "bench" / f"{name}.md").read_text(encoding="utf-8"))
     text = re.sub(r"^(#+) ", r"#\1 ", text, flags=re.MULTILINE)
     return LINK.sub(r"](bench/\1)", text).strip() + "\n"
 
@@ -24,8 +47,9 @@ def section(name: str) -> str:
 def build() -> str:
     """BENCHMARKS.md as it should read now."""
     head = (DOCS / "BENCHMARKS.md").read_text(encoding="utf-8").split("\n## ", 1)[0].rstrip()
-    head = head.removesuffix("---").rstrip() + "\n"  # the separator before the first section
-    return "\n---\n\n".join([head, *(section(n) for n in ORDER)])
+    while head.endswith("---"):  # the separators before the first section (any number of them)
+        head = head.removesuffix("---").rstrip()
+    return SEPARATOR.join([head + "\n", *(section(n) for n in ORDER)])
 
 
 def main() -> None:

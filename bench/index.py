@@ -151,7 +151,7 @@ def _rss_mib() -> float:
 
 def one_pass(home: Path, corpus: Path, embedder: Embedder, keyring: Any) -> dict[str, Any]:
     from assistant.config import load_settings
-    from encrypted_store import open_store
+    from assistant.wiring import open_store
 
     store = open_store(load_settings(home=home), keyring, dim=embedder.dim)
     timer = StageTimer(store)
@@ -178,7 +178,7 @@ def one_pass(home: Path, corpus: Path, embedder: Embedder, keyring: Any) -> dict
 
 def run(chunks: int, runs: int, keep: Path | None) -> dict[str, Any]:
     from assistant.config import load_settings
-    from encrypted_store.keys import create_keys
+    from assistant.wiring import create_keys
 
     work = keep or Path(tempfile.mkdtemp(prefix="bench-index-"))
     corpus = work / "corpus"

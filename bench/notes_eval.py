@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     from rouge_score import rouge_scorer
 
     from assistant.config import load_settings
-    from models.registry import load_model
+    from assistant.wiring import load_model
 
     cases = load_cases(args.data)[args.start :][: args.limit]
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)

@@ -88,15 +88,15 @@ def log(out: dict, path: Path | None, msg: str) -> None:
 
 
 def run(answers: int, k: int, path: Path | None = None) -> dict:
-    from assistant.embedding import Embedder
-    from encrypted_store import keys, open_store
+    from assistant import wiring
+    from assistant.wiring import open_store
 
     out: dict = {"k": k}
     home = Path(tempfile.mkdtemp(prefix="pipeline-eval-"))
     settings0 = Settings(home=home)
-    ring = keys.create_keys(settings0, "bench passphrase", kdf=FAST_KDF)
+    ring = wiring.create_keys(settings0, "bench passphrase", kdf=FAST_KDF)
     store = open_store(settings0, ring)
-    embedder = Embedder.from_settings(settings0)
+    embedder = wiring.embedder(settings0)
     t0 = time.perf_counter()
     out["records"] = index_records(store, embedder, load_records())
     out["index_s"] = round(time.perf_counter() - t0, 1)
@@ -161,7 +161,7 @@ def run(answers: int, k: int, path: Path | None = None) -> dict:
 
     log(out, path, "retrieval scored")
     if answers:
-        from models.registry import load_model
+        from assistant.wiring import load_model
 
         model = load_model(settings0)
         params = SamplingParams(**{**GREEDY.__dict__, "max_tokens": 48})

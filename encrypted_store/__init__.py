@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
     from encrypted_store.keys import Keyring
     from encrypted_store.store import EncryptedStore
 
 
-def open_store(settings: Settings, keyring: Keyring, dim: int | None = None) -> EncryptedStore:
-    """The store for these settings: the server at settings.store_url, else embedded in the data dir.
+def open_store(
+    keyring: Keyring,
+    *,
+    path: Path | None = None,
+    url: str | None = None,
+    token: str | None = None,
+    threads: int | None = None,
+    dim: int | None = None,
+) -> EncryptedStore:
+    """The store at the server `url` (with its bearer `token`) when given, else embedded at `path`.
 
     `dim` is the embedder's dimension: a new store takes it (default 384), an existing one must match.
+    `threads` is the scan's thread count for an embedded store (None: all cores).
     """
     from encrypted_store.store import EncryptedStore
 
-    if settings.store_url:
+    if url:
         from encrypted_store.client import HttpBackend
 
-        token = settings.store_token.get_secret_value() if settings.store_token else None
-        backend = HttpBackend(settings.store_url, token)
+        backend = HttpBackend(url, token)
     else:
+        if path is None:
+            from encrypted_store.errors import InputError
+
+            raise InputError("No store given: neither a path nor a server URL.", "Pass one of them.")
         from encrypted_store.backend import LocalBackend
 
-        backend = LocalBackend(settings.store_path, settings.threads)
+        backend = LocalBackend(path, threads)
     try:
         return EncryptedStore(backend, keyring, dim)
     except BaseException:

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import InputError
 from encrypted_store import scan
 from encrypted_store.ckks import N
 from encrypted_store.db import Database
+from encrypted_store.errors import InputError
 
 GROUP_BLOCKS = 16  # 64k records, ~400 MB per group at 384 dims
 

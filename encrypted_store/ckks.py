@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import StoreError
+from encrypted_store.errors import KeyfileError, StoreError
 from encrypted_store.ntt import Ntt, mulmod
 
 N = 4096
@@ -69,7 +69,9 @@ def _context(prime: int) -> Any:
     parms.set_poly_modulus_degree(N)
     moduli = sealapi.CoeffModulus.Create(N, [PRIME_BITS])
     if moduli[0].value() != prime:
-        raise StoreError("The store's CKKS parameters do not match this version.", "Re-run `assistant init`.")
+        raise KeyfileError(
+            "The store's CKKS parameters do not match this version.", "Create new keys for this version."
+        )
     parms.set_coeff_modulus(moduli)
     return sealapi.SEALContext(parms, True, sealapi.SEC_LEVEL_TYPE.TC128)
 
@@ -265,5 +267,7 @@ def secret_ntt(params: dict[str, Any], secret: bytes) -> np.ndarray:
         try:
             key.load(ctx, str(path))
         except (ValueError, RuntimeError):
-            raise StoreError("The CKKS secret key is corrupt.", "Restore keys.json from a backup.") from None
+            raise KeyfileError(
+                "The CKKS secret key is corrupt.", "Restore the key file from a backup."
+            ) from None
     return seal_secret_ntt(key)

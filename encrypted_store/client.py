@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import numpy as np
 
-from assistant.errors import AuthError, StoreError
 from encrypted_store import scan, wire
 from encrypted_store.backend import Row, ScanResult
+from encrypted_store.errors import StoreError, TokenError, UnreachableError
 
 
 class HttpBackend:
@@ -17,9 +17,9 @@ class HttpBackend:
 
     def __init__(self, url: str, token: str | None, timeout: float = 120.0) -> None:
         if not token:
-            raise AuthError(
+            raise TokenError(
                 "A store server is configured but no token is set.",
-                "Set ASSISTANT_STORE_TOKEN to the token `assistant store serve` printed.",
+                "Pass the bearer token the store server printed when it started.",
             )
         self.url = url.rstrip("/")
         self._http = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
@@ -30,9 +30,9 @@ class HttpBackend:
         try:
             resp = self._http.post(f"{self.url}/v1/{method}", content=wire.pack(header or {}, arrays))
         except httpx.HTTPError as exc:
-            raise StoreError(
+            raise UnreachableError(
                 f"The store server at {self.url} is unreachable ({type(exc).__name__}).",
-                "Start it with `assistant store serve`, or unset ASSISTANT_STORE_URL to use the local store.",
+                "Start the store server, or use a local store instead.",
             ) from None
         if resp.status_code == 200:
             return wire.unpack(resp.content)
@@ -42,7 +42,7 @@ class HttpBackend:
         except (ValueError, KeyError, TypeError):
             title, next_step = f"The store server answered HTTP {resp.status_code}.", ""
         if resp.status_code == 401:
-            raise AuthError(f"Store server: {title}", next_step)
+            raise TokenError(f"Store server: {title}", next_step)
         raise StoreError(f"Store server: {title}", next_step or "Check the server's log.")
 
     @staticmethod

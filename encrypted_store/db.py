@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
-from assistant.errors import StoreError
+from encrypted_store.errors import StoreError
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -46,7 +46,7 @@ SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version of a store that has ever
 def corrupt(path: Path, exc: BaseException) -> StoreError:
     return StoreError(
         f"The store database {path} is unreadable ({exc}).",
-        "Restore it from a backup, or move it aside and run `assistant index` again to rebuild it.",
+        "Restore it from a backup, or move it aside and index again to rebuild it.",
     )
 
 
@@ -73,7 +73,7 @@ class Database:
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"The store was written by a newer version (schema {version}).",
-                    "Upgrade the assistant.",
+                    "Upgrade to a version that knows this schema.",
                 )
             for step in MIGRATIONS[version:]:
                 step(self.db)

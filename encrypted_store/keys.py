@@ -1,6 +1,6 @@
 """The key file: a master key and the CKKS secret key, wrapped under the passphrase.
 
-Layout of `settings.keyfile` (JSON, mode 0600): argon2id parameters and salt, the 32-byte master key
+Layout of the key file (JSON, mode 0600): argon2id parameters and salt, the 32-byte master key
 sealed with AES-256-GCM under the passphrase-derived key, and the CKKS secret key sealed under the
 master key. Changing the passphrase re-wraps only the master key, so no data is re-encrypted.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from assistant.config import Settings
-from assistant.errors import AuthError, ConfigError, StoreError
+from encrypted_store.errors import AuthError, KeyfileError, NotInitialized, TamperError, WrongPassphrase
 
 FORMAT = "private-assistant-keys"
 VERSION = 1
@@ -78,18 +78,18 @@ class Keyring:
         return _SEAL_TAG + nonce + self._cipher().encrypt(nonce, data, aad)
 
     def open(self, blob: bytes, aad: bytes) -> bytes:
-        """Inverse of seal; raises StoreError if the blob was altered, truncated or moved."""
+        """Inverse of seal; raises TamperError if the blob was altered, truncated or moved."""
         if len(blob) < 29 or blob[:1] != _SEAL_TAG:
-            raise StoreError(
+            raise TamperError(
                 "A sealed item is malformed (truncated or tampered).",
-                "Restore the data dir from a backup, or re-index the affected files.",
+                "Restore the data from a backup, or re-index the affected files.",
             )
         try:
             return self._cipher().decrypt(blob[1:13], blob[13:], aad)
         except InvalidTag:
-            raise StoreError(
+            raise TamperError(
                 "A sealed item failed its integrity check (tampered, corrupted or moved).",
-                "Restore the data dir from a backup, or re-index the affected files.",
+                "Restore the data from a backup, or re-index the affected files.",
             ) from None
 
 
@@ -115,22 +115,22 @@ def _wrap(master: bytes, passphrase: str, kdf: dict[str, int]) -> dict[str, Any]
 
 def _check_passphrase(passphrase: str) -> None:
     if not passphrase:
-        raise AuthError("The passphrase is empty.", "Choose a passphrase (set ASSISTANT_PASSPHRASE).")
+        raise AuthError("The passphrase is empty.", "Choose a non-empty passphrase.")
 
 
-def is_initialized(settings: Settings) -> bool:
-    return settings.keyfile.exists()
+def is_initialized(keyfile: Path) -> bool:
+    return keyfile.exists()
 
 
-def create_keys(settings: Settings, passphrase: str, *, kdf: dict[str, int] | None = None) -> Keyring:
+def create_keys(keyfile: Path, passphrase: str, *, kdf: dict[str, int] | None = None) -> Keyring:
     """Generate the master key and CKKS secret key and write the key file (0600)."""
     from encrypted_store.ckks import generate_secret_key, params_dict
 
     _check_passphrase(passphrase)
-    if settings.keyfile.exists():
-        raise ConfigError(
-            f"Already initialized: {settings.keyfile} exists.",
-            "Use `assistant init --change-passphrase` to change the passphrase.",
+    if keyfile.exists():
+        raise KeyfileError(
+            f"Already initialized: {keyfile} exists.",
+            "Change the passphrase instead; a new key file would orphan the data sealed under this one.",
         )
     master = os.urandom(32)
     params = params_dict()
@@ -142,15 +142,15 @@ def create_keys(settings: Settings, passphrase: str, *, kdf: dict[str, int] | No
         "ckks_params": params,
         "ckks_secret": _b64(ring.seal(ring.ckks_secret, b"ckks-secret-key")),
     }
-    _write_keyfile(settings.keyfile, doc)
+    _write_keyfile(keyfile, doc)
     return ring
 
 
-def _read(settings: Settings) -> dict[str, Any]:
-    path = settings.keyfile
+def read_keyfile(path: Path) -> dict[str, Any]:
+    """The key file's (still sealed) document; NotInitialized or KeyfileError before any passphrase."""
     if not path.exists():
-        raise ConfigError(
-            f"No keys in {settings.home}: the data dir is not initialized.", "Run `assistant init`."
+        raise NotInitialized(
+            f"No keys in {path.parent}: the data dir is not initialized.", "Create the keys first."
         )
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -158,9 +158,9 @@ def _read(settings: Settings) -> dict[str, Any]:
             raise ValueError("unknown format")
         return doc  # type: ignore[no-any-return]
     except (ValueError, OSError) as exc:
-        raise ConfigError(
+        raise KeyfileError(
             f"The key file {path} is unreadable or corrupt ({exc}).",
-            "Restore keys.json from a backup; without it the encrypted data cannot be read.",
+            "Restore it from a backup; without it the encrypted data cannot be read.",
         ) from None
 
 
@@ -171,27 +171,34 @@ def _unwrap(doc: dict[str, Any], passphrase: str) -> bytes:
     try:
         return AESGCM(kek).decrypt(blob[:12], blob[12:], b"master-key")
     except InvalidTag:
-        raise AuthError(
+        raise WrongPassphrase(
             "Wrong passphrase: it does not unlock the keys of this data dir.",
-            "Try again (check ASSISTANT_PASSPHRASE), or point ASSISTANT_HOME at the right data dir.",
+            "Try again, or open the data dir these keys belong to.",
         ) from None
 
 
-def unlock(settings: Settings, passphrase: str) -> Keyring:
-    """Open the key file with the passphrase."""
-    doc = _read(settings)
-    master = _unwrap(doc, passphrase)
+def unlock(keyfile: Path, passphrase: str | Callable[[], str]) -> Keyring:
+    """Open the key file with the passphrase.
+
+    `passphrase` may be a callable (a prompt): it is called only once the key file is known to exist
+    and parse, so a missing or corrupt key file fails before anyone is asked for a passphrase.
+
+    Raises:
+        NotInitialized, KeyfileError: no key file, or an unreadable one. WrongPassphrase: it does not open.
+    """
+    doc = read_keyfile(keyfile)
+    master = _unwrap(doc, passphrase() if callable(passphrase) else passphrase)
     ring = Keyring(master_key=master, ckks_secret=b"", ckks_params=dict(doc["ckks_params"]))
     ring.ckks_secret = ring.open(_unb64(doc["ckks_secret"]), b"ckks-secret-key")
     return ring
 
 
-def change_passphrase(settings: Settings, old: str, new: str) -> Keyring:
+def change_passphrase(keyfile: Path, old: str, new: str) -> Keyring:
     """Re-wrap the master key under a new passphrase; sealed data stays as it is."""
     _check_passphrase(new)
-    doc = _read(settings)
+    doc = read_keyfile(keyfile)
     master = _unwrap(doc, old)
     kdf = {k: v for k, v in doc["kdf"].items() if k in DEFAULT_KDF}
     doc.update(_wrap(master, new, kdf))
-    _write_keyfile(settings.keyfile, doc)
-    return unlock(settings, new)
+    _write_keyfile(keyfile, doc)
+    return unlock(keyfile, new)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.errors import InputError
 from encrypted_store.api import Hit, Record, RecordIn, SearchFilter
 from encrypted_store.backend import Row
+from encrypted_store.errors import InputError
 
 if TYPE_CHECKING:
     from encrypted_store.store import EncryptedStore

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import StoreError
+from encrypted_store.errors import StoreError
 
 EXACT = float(2**53)
 RADIX_BITS = 3  # plaintext query digits in [-4, 3]: 2^42 * 384 * 4 < 2^53

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import AssistantError
 from encrypted_store import scan, wire
 from encrypted_store.backend import LocalBackend, Row, ScanResult
+from encrypted_store.errors import InputError, StoreError
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY = 256 * 1024 * 1024  # a few 25 MB blocks or encrypted queries per request
@@ -44,16 +44,14 @@ def _dispatch(backend: LocalBackend) -> dict[str, Callable[[dict[str, Any], dict
         dim, prime = meta()
         query = scan.PlainQuery(a["weights"], int(h["queries"]), int(h["levels"]), int(h["radix_bits"]))
         if query.weights.shape != (dim, query.queries * query.levels) or query.radix_bits > 8:
-            raise AssistantError("Query shape does not match the store.", "Check the embedding dimension.")
+            raise InputError("Query shape does not match the store.", "Check the embedding dimension.")
         return _scan(backend.scan_plain(query, dim, prime))
 
     def scan_encrypted(h: dict[str, Any], a: dict[str, np.ndarray]) -> Reply:
         dim, prime = meta()
         enc = a["enc"]
         if enc.ndim != 4 or enc.shape[1:] != (dim, 2, 4096) or np.any(enc >= prime):
-            raise AssistantError(
-                "Encrypted query does not match the store.", "Check the embedding dimension."
-            )
+            raise InputError("Encrypted query does not match the store.", "Check the embedding dimension.")
         return _scan(backend.scan_encrypted(enc, dim, prime))
 
     def unb(items: list[str]) -> list[bytes]:
@@ -154,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         if not hmac.compare_digest(auth.encode(), b"Bearer " + self.server.token):
             return self._error(
-                401, "Missing or wrong bearer token.", "Set ASSISTANT_STORE_TOKEN to the server's token."
+                401, "Missing or wrong bearer token.", "Send the token this server printed when it started."
             )
         try:
             length = int(self.headers.get("Content-Length", ""))
@@ -172,8 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             header, arrays = wire.unpack(body)
             reply = wire.pack(*handler(header, arrays))
-        except AssistantError as exc:
-            return self._error(400, exc.title, exc.next_step)
+        except StoreError as exc:
+            return self._error(400, exc.message, exc.hint)
         except (KeyError, TypeError, ValueError) as exc:
             return self._error(
                 400, f"Bad request ({type(exc).__name__}).", "Check client and server versions."

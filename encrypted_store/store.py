@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import AuthError, InputError, StoreError
 from encrypted_store import ranking, scan
 from encrypted_store.api import Hit, Record, RecordIn, SearchFilter
 from encrypted_store.backend import Row
 from encrypted_store.ckks import CkksKit, N
+from encrypted_store.errors import InputError, MismatchError, StoreError
 from encrypted_store.keys import Keyring
 
 DEFAULT_DIM = 384
@@ -45,15 +45,15 @@ class EncryptedStore:
             params = {k: keyring.ckks_params[k] for k in ("prime", "scale_bits", "poly_modulus_degree")}
             info = backend.setup({"key_check": check, "dim": dim or DEFAULT_DIM, "ckks": params})
         if info["key_check"] != check:
-            raise AuthError(
+            raise MismatchError(
                 "This store was created with different keys than the ones unlocked.",
-                "Point ASSISTANT_HOME (or ASSISTANT_STORE_URL) at the store that belongs to these keys.",
+                "Open the store that belongs to these keys.",
             )
         self.dim = int(info["dim"])
         if dim is not None and dim != self.dim:
-            raise StoreError(
+            raise MismatchError(
                 f"Dimension mismatch: the store holds {self.dim}-dim vectors, the embedder makes {dim}.",
-                "Use the embedding model the store was built with, or index into a new ASSISTANT_HOME.",
+                "Use the embedding model the store was built with, or index into a new store.",
             )
         self._warnings: list[str] = []
         self._damaged: set[int] = set()
@@ -101,7 +101,7 @@ class EncryptedStore:
                 raise InputError(
                     f"Dimension mismatch: record {rec.id!r} has shape {vec.shape}, the store holds "
                     f"{self.dim}-dim vectors.",
-                    "Embed with the model the store was built with, or index into a new ASSISTANT_HOME.",
+                    "Embed with the model the store was built with, or index into a new store.",
                 )
             if not np.all(np.isfinite(vec)) or not 0.5 < float(np.linalg.norm(vec)) < 1.5:
                 raise InputError(f"Record {rec.id!r} is not a unit vector.", "Normalize embeddings first.")
@@ -246,7 +246,7 @@ class EncryptedStore:
                 self._damaged.add(int(block))
                 self._warnings.append(
                     f"encrypted block {int(block)} failed its integrity check; its records were skipped "
-                    "(run `assistant store compact --rebuild`)"
+                    "(re-index the affected files, or restore the store from a backup)"
                 )
         positions = (res.blocks[:, None] * N + np.arange(N)[None, :])[live]
         return slots.transpose(1, 0, 2)[:, live], positions

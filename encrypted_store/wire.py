@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import StoreError
+from encrypted_store.errors import StoreError
 
 _ALLOWED = {"<f8", "<i8", "<u8", "|b1"}
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from assistant.errors import ModelError
+from models.errors import ModelError
 
 Role = Literal["system", "user", "assistant"]
 

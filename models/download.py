@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from assistant.errors import ModelError
 from models.catalog import KnownModel
+from models.errors import ModelError
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 GGUF_MAGIC = b"GGUF"

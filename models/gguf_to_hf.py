@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import ModelError
+from models.errors import ModelError
 
 
 def convert(gguf: Path, out_dir: Path, dtype: str = "bfloat16") -> Path:

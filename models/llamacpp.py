@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ModelError
 from models.base import (
     CancelToken,
     ChatModel,
@@ -21,10 +20,10 @@ from models.base import (
     TokenDelta,
 )
 from models.context import PER_MESSAGE_OVERHEAD, fit_messages, output_budget
+from models.errors import ModelError
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
-    from models.registry import ResolvedModel
+    from models.registry import ModelOptions, ResolvedModel
 
 GGUF_MAGIC = b"GGUF"
 TEMPLATE_MARGIN = 32  # chat-template tokens not covered by the per-message estimate
@@ -165,11 +164,11 @@ class LlamaCppModel(ChatModel):
         )
 
     @classmethod
-    def from_settings(cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any) -> LlamaCppModel:
+    def from_options(cls, resolved: ResolvedModel, options: ModelOptions, **kwargs: Any) -> LlamaCppModel:
         return cls(
             resolved.path,
-            n_ctx=int(kwargs.pop("n_ctx", settings.n_ctx)),
-            threads=settings.threads,
+            n_ctx=int(kwargs.pop("n_ctx", options.n_ctx)),
+            threads=options.threads,
             name=resolved.name,
             demo_quality=resolved.bundled,
             **kwargs,

@@ -15,14 +15,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.errors import ConfigError, ModelError
 from models.base import CancelToken, ChatModel, Message, SamplingParams, StreamStats, TokenDelta
 from models.context import PER_MESSAGE_OVERHEAD, fit_messages, output_budget
+from models.errors import ModelConfigError, ModelError
 from models.eviction.policy import POLICIES
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
-    from models.registry import ResolvedModel
+    from models.registry import ModelOptions, ResolvedModel
 
 TEMPLATE_MARGIN = 32
 _IDS = itertools.count()
@@ -37,17 +36,17 @@ def eviction_kwargs(budget: int | None, policy: str, block_size: int) -> dict[st
     """Engine arguments for the configured KV policy; plain settings when eviction is off.
 
     Raises:
-        ConfigError: a policy vLLM does not implement, or a budget that is not whole blocks.
+        ModelConfigError: a policy vLLM does not implement, or a budget that is not whole blocks.
     """
     if budget is None or policy == "none":
         return {"block_size": block_size}
     if policy not in POLICIES:
-        raise ConfigError(
+        raise ModelConfigError(
             f"KV policy {policy!r} is not available on the vLLM backend.",
             f"Set ASSISTANT_KV_POLICY to one of: {', '.join(POLICIES)}, none.",
         )
     if budget % block_size or budget < 2 * block_size:
-        raise ConfigError(
+        raise ModelConfigError(
             f"ASSISTANT_KV_BUDGET={budget} is not a whole number of {block_size}-token KV blocks "
             "(at least two).",
             f"Use a multiple of {block_size}, e.g. {max(2, round(budget / block_size)) * block_size}.",
@@ -104,19 +103,19 @@ class VLLMModel(ChatModel):
         self._window = max_model_len
 
     @classmethod
-    def from_settings(cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any) -> VLLMModel:
+    def from_options(cls, resolved: ResolvedModel, options: ModelOptions, **kwargs: Any) -> VLLMModel:
         if importlib.util.find_spec("vllm") is None:  # fail before a minutes-long GGUF conversion
             raise ModelError(*_NO_VLLM)
         path = resolved.path
         if path.is_file():  # a GGUF: convert once, keep it next to the downloaded models
             from models.gguf_to_hf import convert
 
-            path = convert(path, settings.models_dir / "hf" / resolved.name)
+            path = convert(path, options.models_dir / "hf" / resolved.name)
         return cls(
             path,
-            max_model_len=int(kwargs.pop("n_ctx", settings.n_ctx)),
-            kv_budget=settings.kv_budget,
-            kv_policy=settings.kv_policy,
+            max_model_len=int(kwargs.pop("n_ctx", options.n_ctx)),
+            kv_budget=options.kv_budget,
+            kv_policy=options.kv_policy,
             name=resolved.name,
             demo_quality=resolved.bundled,
             **kwargs,

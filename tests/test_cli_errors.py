@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli_models import ROOT, assistant
+from tests.helpers import ROOT
+from tests.helpers import run_cli as assistant
 
 
 def test_missing_gguf(tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     env = {"ASSISTANT_MODEL": str(tmp_path / "nope.gguf")}
     done = assistant("--debug", "ask", "hi", "--no-remote", env=env)
     assert done.returncode != 0
-    assert "Traceback" in done.stderr and "ModelError" in done.stderr
+    assert "Traceback" in done.stderr and "models.errors.ModelFileMissing" in done.stderr
 
 
 @pytest.mark.slow

@@ -29,11 +29,18 @@ def walk(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tup
 COMMAND_PATHS = dict(walk(cli))
 
 
-def test_the_commands_built_so_far_load() -> None:
-    assert ("ask",) in COMMAND_PATHS
+def test_every_registered_command_loads() -> None:
     assert {("models", "list"), ("models", "pull"), ("models", "bench")} <= set(COMMAND_PATHS)
     top = {path[0] for path in COMMAND_PATHS}
-    assert top <= set(COMMANDS)
+    assert top == set(COMMANDS)  # every registered command is listed: none silently dropped
+    assert len(COMMANDS) >= 8
+
+
+def test_a_missing_command_module_is_a_loud_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Control for the test above: a registered command whose module is gone fails, it does not vanish."""
+    monkeypatch.setitem(COMMANDS, "ghost", "assistant.cli.no_such_cmd:ghost")
+    with pytest.raises(ModuleNotFoundError, match="no_such_cmd"):
+        dict(walk(cli))
 
 
 @pytest.mark.parametrize("path", sorted(COMMAND_PATHS), ids=" ".join)

@@ -14,24 +14,14 @@ from pathlib import Path
 import pytest
 
 from models.catalog import BUNDLED_NAME, find
+from tests.helpers import ROOT, run_cli
 from tests.hub_standin import HubStandIn
 
-ROOT = Path(__file__).resolve().parents[1]
 LLAMA = find("llama-3.2-1b-instruct")
 assert LLAMA is not None
 
 
-def assistant(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+assistant = run_cli
 
 
 def test_list_shows_the_catalog_and_the_active_bundled_model() -> None:

@@ -9,19 +9,19 @@ import stat
 import pytest
 from click.testing import CliRunner
 
+from assistant import errors as app_errors
 from assistant.cli.init_cmd import init
 from assistant.config import load_settings
-from assistant.errors import AuthError, ConfigError, StoreError
 from encrypted_store import keys
-
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
+from encrypted_store.errors import AuthError, KeyfileError, NotInitialized, TamperError
+from tests.helpers import FAST_KDF
 
 
 def test_create_unlock_roundtrip_and_mode() -> None:
     settings = load_settings()
-    ring = keys.create_keys(settings, "pw one", kdf=FAST_KDF)
+    ring = keys.create_keys(settings.keyfile, "pw one", kdf=FAST_KDF)
     assert stat.S_IMODE(settings.keyfile.stat().st_mode) == 0o600
-    again = keys.unlock(settings, "pw one")
+    again = keys.unlock(settings.keyfile, "pw one")
     assert again.master_key == ring.master_key
     assert again.ckks_secret == ring.ckks_secret and len(ring.ckks_secret) > 1000
     doc = settings.keyfile.read_text()
@@ -31,27 +31,32 @@ def test_create_unlock_roundtrip_and_mode() -> None:
 
 def test_wrong_passphrase_and_not_initialized() -> None:
     settings = load_settings()
-    with pytest.raises(ConfigError, match="not initialized") as exc:
-        keys.unlock(settings, "x")
-    assert "assistant init" in exc.value.next_step
-    keys.create_keys(settings, "right", kdf=FAST_KDF)
+    asked = []
+    with pytest.raises(NotInitialized, match="not initialized") as exc:
+        keys.unlock(settings.keyfile, lambda: asked.append(1) or "x")
+    assert asked == []  # a missing key file fails before the passphrase is asked for
+    assert "assistant" not in exc.value.hint  # the library knows nothing of the app's commands
+    app = app_errors.translate(exc.value)
+    assert isinstance(app, app_errors.ConfigError) and "assistant init" in app.next_step
+    keys.create_keys(settings.keyfile, "right", kdf=FAST_KDF)
     with pytest.raises(AuthError, match="Wrong passphrase") as bad:
-        keys.unlock(settings, "wrong")
-    assert bad.value.next_step
-    with pytest.raises(ConfigError, match="Already initialized"):
-        keys.create_keys(settings, "right", kdf=FAST_KDF)
+        keys.unlock(settings.keyfile, "wrong")
+    assert bad.value.hint
+    assert "ASSISTANT_PASSPHRASE" in app_errors.translate(bad.value).next_step  # type: ignore[union-attr]
+    with pytest.raises(KeyfileError, match="Already initialized"):
+        keys.create_keys(settings.keyfile, "right", kdf=FAST_KDF)
 
 
 def test_change_passphrase_keeps_keys() -> None:
     settings = load_settings()
-    ring = keys.create_keys(settings, "old", kdf=FAST_KDF)
+    ring = keys.create_keys(settings.keyfile, "old", kdf=FAST_KDF)
     blob = ring.seal(b"secret record", b"aad")
-    keys.change_passphrase(settings, "old", "new")
+    keys.change_passphrase(settings.keyfile, "old", "new")
     with pytest.raises(AuthError):
-        keys.unlock(settings, "old")
-    assert keys.unlock(settings, "new").open(blob, b"aad") == b"secret record"
+        keys.unlock(settings.keyfile, "old")
+    assert keys.unlock(settings.keyfile, "new").open(blob, b"aad") == b"secret record"
     with pytest.raises(AuthError):
-        keys.change_passphrase(settings, "old", "newer")
+        keys.change_passphrase(settings.keyfile, "old", "newer")
 
 
 def test_seal_detects_tampering_and_moves() -> None:
@@ -61,17 +66,17 @@ def test_seal_detects_tampering_and_moves() -> None:
     assert ring.open(blob, b"record|1") == b"payload"
     flipped = blob[:-1] + bytes([blob[-1] ^ 1])
     for bad_blob, aad in ((flipped, b"record|1"), (blob, b"record|2"), (blob[:20], b"record|1")):
-        with pytest.raises(StoreError):
+        with pytest.raises(TamperError):
             ring.open(bad_blob, aad)
     assert ring.subkey("a") != ring.subkey("b") and len(ring.subkey("a")) == 32
 
 
-def test_corrupt_keyfile_is_a_config_error() -> None:
+def test_corrupt_keyfile_is_a_keyfile_error() -> None:
     settings = load_settings()
     settings.home.mkdir(parents=True)
     settings.keyfile.write_text("{not json")
-    with pytest.raises(ConfigError, match="corrupt"):
-        keys.unlock(settings, "x")
+    with pytest.raises(KeyfileError, match="corrupt"):
+        keys.unlock(settings.keyfile, "x")
 
 
 def test_init_command_is_idempotent(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,14 +91,14 @@ def test_init_command_is_idempotent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSISTANT_NEW_PASSPHRASE", "pw2")
     changed = runner.invoke(init, ["--change-passphrase", "--json"])
     assert json.loads(changed.stdout)["status"] == "passphrase-changed"
-    keys.unlock(load_settings(), "pw2")
+    keys.unlock(load_settings().keyfile, "pw2")
 
 
 def test_open_keyring_without_terminal_says_what_to_set() -> None:
     from assistant.cli.session import open_keyring
 
     settings = load_settings()
-    keys.create_keys(settings, "pw", kdf=FAST_KDF)
-    with pytest.raises(AuthError, match="no terminal") as exc:
+    keys.create_keys(settings.keyfile, "pw", kdf=FAST_KDF)
+    with pytest.raises(app_errors.AuthError, match="no terminal") as exc:
         open_keyring(settings)
     assert "ASSISTANT_PASSPHRASE" in exc.value.next_step

@@ -1,4 +1,4 @@
-"""Layers point one way: nothing outside assistant/tui imports textual, and the CLI loads it lazily."""
+"""Layers point one way: the libraries never import the app; only assistant/tui imports textual."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("assistant", "encrypted_store", "models")
+LIBRARIES = ("encrypted_store", "models")
 TUI = ROOT / "assistant" / "tui"
 
 
 def _imports(path: Path) -> set[str]:
+    """Every absolute module a file imports, at any depth (lazy imports inside functions included)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -20,21 +22,54 @@ def _imports(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.add(node.args[0].value)
     return names
 
 
+def _under(name: str, top: str) -> bool:
+    return name == top or name.startswith(top + ".")
+
+
+def _offenders(files: list[Path], top: str) -> list[str]:
+    return sorted(str(p) for p in files if any(_under(n, top) for n in _imports(p)))
+
+
+def test_libraries_never_import_the_app() -> None:
+    files = [p for lib in LIBRARIES for p in (ROOT / lib).rglob("*.py")]
+    assert len(files) > 30
+    assert _offenders(files, "assistant") == []
+
+
 def test_only_assistant_tui_imports_textual() -> None:
-    offenders = []
-    checked = 0
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            if TUI in path.parents:
-                continue
-            checked += 1
-            if any(n == "textual" or n.startswith("textual.") for n in _imports(path)):
-                offenders.append(str(path.relative_to(ROOT)))
-    assert checked > 10
-    assert offenders == []
+    files = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py") if TUI not in p.parents]
+    assert len(files) > 10
+    assert _offenders(files, "textual") == []
+
+
+def test_the_scanner_catches_planted_imports(tmp_path: Path) -> None:
+    """Control: the same scan flags a top-level, a lazy and an importlib import of the app."""
+    planted = {
+        "top.py": "from assistant.errors import AssistantError\n",
+        "lazy.py": "def f():\n    import assistant.config\n    return assistant.config\n",
+        "dynamic.py": "import importlib\nm = importlib.import_module('assistant.config')\n",
+        "tui.py": "def g():\n    from textual.app import App\n    return App\n",
+    }
+    for name, text in planted.items():
+        (tmp_path / name).write_text(text)
+    clean = tmp_path / "clean.py"
+    clean.write_text("import assistants_helper\nfrom models.errors import ModelError\n")
+    files = sorted(tmp_path.glob("*.py"))
+    flagged = {Path(p).name for p in _offenders(files, "assistant")}
+    assert flagged == {"top.py", "lazy.py", "dynamic.py"}
+    assert {Path(p).name for p in _offenders(files, "textual")} == {"tui.py"}
 
 
 def test_the_tui_does_import_textual() -> None:
@@ -46,10 +81,25 @@ def test_headless_modules_and_the_cli_load_without_textual() -> None:
     code = (
         "import sys\n"
         "import assistant.cli.main, assistant.cli.chat_cmd, assistant.conversations\n"
-        "import assistant.pipeline.ask, assistant.pipeline.events, models.registry\n"
+        "import assistant.pipeline.session, assistant.pipeline.events, models.registry\n"
         "from assistant.cli.main import cli\n"
         "cli.list_commands(None)\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print(bad)\n"
+        "raise SystemExit(1 if bad else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_libraries_load_without_the_app() -> None:
+    code = (
+        "import sys\n"
+        "import encrypted_store, encrypted_store.keys, encrypted_store.store, encrypted_store.server\n"
+        "import models.registry, models.llamacpp, models.download\n"
+        "bad = sorted(m for m in sys.modules if m == 'assistant' or m.startswith('assistant.'))\n"
         "print(bad)\n"
         "raise SystemExit(1 if bad else 0)\n"
     )

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from assistant import wiring
 from assistant.config import Settings
 from assistant.errors import StoreError
 from assistant.pipeline.ledger import FILENAME, Ledger
 from encrypted_store import keys
+from tests.helpers import FAST_KDF
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 
 
 def ring() -> keys.Keyring:
@@ -74,7 +75,7 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_ledger_command_lists_entries(tmp_path: Path) -> None:
     home = tmp_path / "home"
     settings = Settings(home=home)
-    k = keys.create_keys(settings, "ledger pass", kdf=FAST_KDF)
+    k = wiring.create_keys(settings, "ledger pass", kdf=FAST_KDF)
     empty = _cli(home)
     assert empty.returncode == 0 and "Nothing has left this device" in empty.stderr
     Ledger(home, k).append(

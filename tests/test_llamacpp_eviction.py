@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.errors import ModelError
 from models.base import Message, SamplingParams, StreamStats
+from models.errors import ModelError
 from models.eviction import EvictionTracker, make_policy, make_tracker, token_scores
 from models.llamacpp_kv import EvictingLlamaCppModel
 from models.llamacpp_kv.model import StopScanner

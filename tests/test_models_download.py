@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import ModelError
 from models.catalog import KnownModel
 from models.download import part_path, pull
+from models.errors import ModelError
 from tests.hub_standin import HubStandIn
 
 REPO, FILE = "test-org/Tiny-GGUF", "tiny-Q4_K_M.gguf"
@@ -75,8 +75,8 @@ def test_interrupted_pull_resumes_on_the_next_run(hub: HubStandIn, tmp_path: Pat
     with pytest.raises(ModelError) as stopped:
         pull(KNOWN, tmp_path, endpoint=hub.endpoint, progress=False)
     kept = 600_000 // CHUNK * CHUNK
-    assert f"stopped at {kept / 2**20:.1f} MiB of 2.0 MiB (HTTP 503)" in stopped.value.title
-    assert "resumes" in stopped.value.next_step
+    assert f"stopped at {kept / 2**20:.1f} MiB of 2.0 MiB (HTTP 503)" in stopped.value.message
+    assert "resumes" in stopped.value.hint
     part = part_path(tmp_path / FILE)
     assert part.stat().st_size == kept
     assert not (tmp_path / FILE).exists()
@@ -102,7 +102,7 @@ def test_checksum_mismatch_deletes_the_download(hub: HubStandIn, tmp_path: Path)
     hub.corrupt = True
     with pytest.raises(ModelError, match="Checksum mismatch") as exc:
         pull(KNOWN, tmp_path, endpoint=hub.endpoint, progress=False)
-    assert "again" in exc.value.next_step
+    assert "again" in exc.value.hint
     assert not (tmp_path / FILE).exists()
     assert not part_path(tmp_path / FILE).exists()
 
@@ -136,7 +136,7 @@ def test_hub_down_is_a_clear_error(online: None, tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     with pytest.raises(ModelError, match="Cannot reach the model hub") as exc:
         pull(KNOWN, tmp_path, endpoint=f"http://127.0.0.1:{port}", progress=False)
-    assert "copy" in exc.value.next_step and "huggingface.co/test-org/Tiny-GGUF" in exc.value.next_step
+    assert "copy" in exc.value.hint and "huggingface.co/test-org/Tiny-GGUF" in exc.value.hint
 
 
 def test_offline_mode_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,4 +145,4 @@ def test_offline_mode_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ModelError, match="HF_HUB_OFFLINE") as exc:
         pull(KNOWN, tmp_path, endpoint="http://127.0.0.1:9", progress=False)
-    assert "Unset HF_HUB_OFFLINE" in exc.value.next_step
+    assert "Unset HF_HUB_OFFLINE" in exc.value.hint

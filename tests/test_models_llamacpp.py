@@ -215,21 +215,21 @@ def test_a_prompt_that_fits_is_not_trimmed(small_model: Any) -> None:
 
 
 def test_unsupported_schema_is_a_model_error(small_model: Any) -> None:
-    from assistant.errors import ModelError
+    from models.errors import ModelError
 
     with pytest.raises(ModelError, match="JSON schema"):
         list(small_model.stream(Q, SHORT, json_schema={"type": "no-such-type"}))
 
 
 def test_json_output_cut_short_is_a_clear_error(small_model: Any) -> None:
-    from assistant.errors import ModelError
+    from models.errors import ModelError
 
     schema = {"type": "object", "properties": {"story": {"type": "string"}}, "required": ["story"]}
     with pytest.raises(ModelError, match="did not parse") as exc:
         small_model.complete_json(
             [Message("user", "Tell a long story.")], schema, SamplingParams(max_tokens=4)
         )
-    assert "max_tokens" in exc.value.next_step
+    assert "max_tokens" in exc.value.hint
 
 
 def test_openmp_waits_passively_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,9 +3,9 @@
 import pytest
 
 from assistant.config import load_settings
+from assistant.wiring import load_model
 from models.llamacpp import LlamaCppModel
 from models.llamacpp_kv import EvictingLlamaCppModel
-from models.registry import load_model
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ def test_kv_budget_selects_the_evicting_backend(budget: int | None, policy: str,
 
 
 def test_vllm_backend_accepts_a_hugging_face_folder(tmp_path) -> None:
-    from models.registry import resolve
+    from assistant.wiring import resolve_model as resolve
 
     (tmp_path / "config.json").write_text("{}")
     resolved = resolve(load_settings(backend="vllm", model=str(tmp_path)))

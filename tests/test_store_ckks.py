@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from tenseal import sealapi
 
-from assistant.errors import StoreError
 from encrypted_store import scan
 from encrypted_store.ckks import CkksKit, N, _context, generate_secret_key, params_dict, seal_secret_ntt
+from encrypted_store.errors import StoreError
 from encrypted_store.ntt import Ntt, mulmod
 
 

@@ -10,13 +10,13 @@ import pytest
 import sqlite_utils
 
 from assistant.config import Settings, load_settings
-from assistant.errors import AuthError, InputError, StoreError
-from encrypted_store import open_store
+from assistant.wiring import create_keys, open_store
 from encrypted_store.api import RecordIn, SearchFilter
-from encrypted_store.keys import Keyring, create_keys
+from encrypted_store.errors import InputError, MismatchError, StoreError
+from encrypted_store.keys import Keyring
 from encrypted_store.store import EncryptedStore
+from tests.helpers import FAST_KDF
 
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 DIM = 384
 
 
@@ -134,12 +134,12 @@ def test_dimension_mismatch_is_reported(settings: Settings, ring: Keyring, store
         store.add([RecordIn("a", "t", np.zeros(DIM, dtype=np.float32), "d", {})])
     with pytest.raises(StoreError, match="Dimension mismatch") as exc:
         open_store(settings, ring, dim=768)
-    assert exc.value.next_step
+    assert exc.value.hint
 
 
 def test_other_keys_cannot_open_the_store(settings: Settings, store: EncryptedStore, tmp_path: Path) -> None:
     other = create_keys(load_settings(home=tmp_path / "other"), "pw", kdf=FAST_KDF)
-    with pytest.raises(AuthError, match="different keys"):
+    with pytest.raises(MismatchError, match="different keys"):
         open_store(settings, other)
 
 
@@ -170,7 +170,7 @@ def test_truncated_database_gives_a_clear_error(settings: Settings, ring: Keyrin
     with pytest.raises(StoreError) as exc:
         st = open_store(settings, ring)
         st.search(unit_rows(1, 8))
-    assert "store database" in exc.value.title and "backup" in exc.value.next_step
+    assert "store database" in exc.value.message and "backup" in exc.value.hint
 
 
 def test_schema_migrates_forward_and_refuses_newer(tmp_path: Path) -> None:

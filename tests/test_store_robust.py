@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings, load_settings
-from encrypted_store import open_store
+from assistant.wiring import create_keys, open_store
 from encrypted_store.api import RecordIn
 from encrypted_store.ckks import CkksKit
-from encrypted_store.keys import Keyring, create_keys
+from encrypted_store.keys import Keyring
+from tests.helpers import FAST_KDF
 
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -110,9 +110,9 @@ CHILD = """
 import sys
 import numpy as np
 from assistant.config import load_settings
-from encrypted_store import open_store
+from assistant.wiring import open_store
 from encrypted_store.api import RecordIn
-from encrypted_store.keys import unlock
+from assistant.wiring import unlock
 settings = load_settings()
 store = open_store(settings, unlock(settings, "pw"))
 rng = np.random.default_rng(0)

@@ -11,14 +11,16 @@ import numpy as np
 import pytest
 
 from assistant.config import load_settings
-from assistant.errors import AuthError, StoreError
-from encrypted_store import open_store, server, wire
+from assistant.errors import translate
+from assistant.wiring import create_keys, open_store
+from encrypted_store import server, wire
 from encrypted_store.api import RecordIn
 from encrypted_store.ckks import CkksKit
 from encrypted_store.client import HttpBackend
-from encrypted_store.keys import Keyring, create_keys
+from encrypted_store.errors import AuthError, StoreError
+from encrypted_store.keys import Keyring
+from tests.helpers import FAST_KDF
 
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 TOKEN = "test-token-123"
 
 
@@ -99,6 +101,46 @@ def test_search_through_the_server_and_nothing_private_reaches_it(
     for blob in [*seen, stored]:
         for item in secrets + private:
             assert item not in blob
+    # vectors travel as the wire encodes them (quantized digit columns), never as raw floats: decode them
+    sent = _vectors_on_the_wire(seen, real_unpack)
+    assert len(sent) >= 2, "no query vectors decoded from the traffic"
+    found = {int(i) for i in np.flatnonzero((sent @ x.T).max(axis=0) > 0.999)}
+    assert {0, 1} <= found  # control: a plaintext-query search shows its query (by design)
+    assert found == {0, 1}  # the encrypted query (r2) and all 300 stored records never appear
+
+
+def _vectors_on_the_wire(messages: list[bytes], unpack) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Every vector a wire message carries in the plaintext-query encoding, decoded and normalized.
+
+    `weights` (D, Q*L) holds balanced base-2^r digits, least significant first (scan.plain_query):
+    the quantized query is sum_l digit_l * 2^(r*l).
+    """
+    out = []
+    for blob in messages:
+        header, arrays = unpack(blob)
+        w = arrays.get("weights")
+        if w is None:
+            continue
+        q, levels, r = int(header["queries"]), int(header["levels"]), int(header["radix_bits"])
+        digits = w.reshape(w.shape[0], q, levels)
+        values = (digits * (2.0 ** (r * np.arange(levels)))).sum(axis=2).T  # (Q, D)
+        out.append(values / np.linalg.norm(values, axis=1, keepdims=True))
+    return np.concatenate(out) if out else np.zeros((0, 384))
+
+
+def test_the_wire_decoder_finds_a_vector_it_carries() -> None:
+    """Control for the privacy test: a packed plaintext query decodes back to its vector."""
+    from encrypted_store import scan
+
+    x = unit_rows(3, 5)
+    query = scan.plain_query(x[:2], 18)
+    message = wire.pack(
+        {"queries": query.queries, "levels": query.levels, "radix_bits": query.radix_bits},
+        {"weights": query.weights},
+    )
+    sent = _vectors_on_the_wire([message, wire.pack({"other": 1})], wire.unpack)
+    assert (sent @ x.T).max(axis=0).round(3).tolist()[:2] == [1.0, 1.0]
+    assert (sent @ x.T).max(axis=0)[2] < 0.5
 
 
 def test_token_is_required(running: tuple[str, server.StoreServer], ring: Keyring) -> None:
@@ -119,7 +161,8 @@ def test_server_down_is_a_store_error(ring: Keyring) -> None:
     settings = load_settings(store_url=f"http://127.0.0.1:{_free_port()}", store_token=TOKEN)
     with pytest.raises(StoreError, match="unreachable") as exc:
         open_store(settings, ring)
-    assert "assistant store serve" in exc.value.next_step
+    assert "assistant" not in exc.value.hint  # the library's hint; the app adds its command
+    assert "assistant store serve" in translate(exc.value).next_step  # type: ignore[union-attr]
 
 
 def test_request_size_limit(tmp_path: Path, ring: Keyring) -> None:

@@ -11,7 +11,6 @@ from assistant.config import load_settings
 from assistant.pipeline.events import Done, Notice, PlanReady, Sanitized
 from models.base import SamplingParams, TokenDelta
 from models.catalog import BUNDLED_NOTE
-from models.registry import load_model
 
 
 @click.command()
@@ -34,21 +33,18 @@ def ask(question: str, no_remote: bool, as_json: bool, top_k: int, max_tokens: i
 
     Example: assistant ask "When is my next dentist appointment?" --no-remote
     """
-    from assistant.pipeline.session import AssistantSession
+    from assistant.core import AssistantCore
 
     settings = load_settings()
-    model = load_model(settings)
-    if model.demo_quality:
-        note(BUNDLED_NOTE)
-    keyring = None
-    if settings.keyfile.exists():
-        from assistant.cli.session import open_keyring
-
-        keyring = open_keyring(settings)
-    params = SamplingParams(max_tokens=max_tokens, seed=seed)
-    session = AssistantSession(settings, keyring=keyring, model=model, params=params, k=top_k)
+    core = AssistantCore(settings, params=SamplingParams(max_tokens=max_tokens, seed=seed), k=top_k)
     try:
-        for event in session.ask(question, use_remote=False if no_remote else None):
+        if core.ensure_ready().demo_quality:
+            note(BUNDLED_NOTE)
+        if settings.keyfile.exists():
+            from assistant.cli.session import open_keyring
+
+            core.keyring = open_keyring(settings)
+        for event in core.ask(question, use_remote=False if no_remote else None):
             if isinstance(event, Notice):
                 note(event.text)
             elif isinstance(event, Sanitized) and not as_json:
@@ -61,7 +57,7 @@ def ask(question: str, no_remote: bool, as_json: bool, top_k: int, max_tokens: i
             elif isinstance(event, Done):
                 _finish(event, as_json)
     finally:
-        session.close()
+        core.close()
 
 
 def _finish(event: Done, as_json: bool) -> None:

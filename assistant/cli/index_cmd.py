@@ -48,7 +48,7 @@ def index(
     if max_size <= 0 or batch < 1:
         raise InputError("--max-size and --batch must be positive.", "e.g. --max-size 50 --batch 256")
     from assistant.cli.session import open_keyring
-    from encrypted_store import open_store
+    from assistant.wiring import open_store
 
     settings = load_settings()
     keyring = open_keyring(settings)
@@ -56,18 +56,17 @@ def index(
         _list(open_store(settings, keyring), as_json)
         return
     output: dict[str, Any] = {}
+    # an existing store knows its dimension (and checks each vector) and the embedder it was built with
+    fresh = not settings.store_url and not settings.store_path.exists()
+    store = None if fresh else open_store(settings, keyring)
     embedder = None
     if paths:
-        from assistant.embedding import Embedder
+        from assistant.wiring import embedder as make_embedder
 
-        embedder = (
-            Embedder.from_settings(settings)
-            if embed_model is None
-            else Embedder(embed_model, threads=settings.threads)
-        )
-    # an existing store knows its dimension (and checks each vector): only a new one needs the model now
-    fresh = embedder is not None and not settings.store_url and not settings.store_path.exists()
-    store = open_store(settings, keyring, dim=embedder.dim if fresh and embedder else None)
+        chosen = settings if embed_model is None else settings.model_copy(update={"embed_model": embed_model})
+        embedder = make_embedder(chosen, store=store)  # --embed-model, else the one the index remembers
+    if store is None:
+        store = open_store(settings, keyring, dim=embedder.dim if embedder else None)
     try:
         if forget:
             output["forgotten"] = _forget(store, forget, as_json)

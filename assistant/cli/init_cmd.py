@@ -26,22 +26,22 @@ def init(change_passphrase: bool, new_passphrase_env: str, as_json: bool) -> Non
     """
     import os
 
-    from encrypted_store import keys
+    from assistant import wiring
 
     settings = load_settings()
     if change_passphrase:
         old = passphrase(settings, prompt="Current passphrase")
         new = os.environ.get(new_passphrase_env) or _prompt_new()
-        keys.change_passphrase(settings, old, new)
+        wiring.change_passphrase(settings, old, new)
         _report(
             as_json, "passphrase-changed", settings.keyfile, "Passphrase changed; your data is unchanged."
         )
         return
-    if keys.is_initialized(settings):
+    if wiring.is_initialized(settings):
         _report(as_json, "already-initialized", settings.keyfile, "Already initialized; nothing changed.")
         return
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    keys.create_keys(settings, passphrase(settings, prompt="New passphrase", confirm=True))
+    wiring.create_keys(settings, passphrase(settings, prompt="New passphrase", confirm=True))
     _report(
         as_json,
         "initialized",

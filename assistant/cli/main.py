@@ -7,9 +7,12 @@ import os
 import sys
 
 import click
+from pydantic import ValidationError
 
 from assistant import __version__
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, translate
+from encrypted_store.errors import StoreError
+from models.errors import ModelError
 
 # command name -> "module:attribute"; modules import only when their command runs
 COMMANDS: dict[str, str] = {
@@ -26,23 +29,19 @@ COMMANDS: dict[str, str] = {
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if self._load(name) is not None]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name)
 
     @staticmethod
     def _load(name: str) -> click.Command | None:
+        """The command's click object; a registered command whose module is missing is a bug, not hidden."""
         target = COMMANDS.get(name)
         if target is None:
             return None
         module_name, _, attr = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # command not built yet
-                return None
-            raise
+        module = importlib.import_module(module_name)  # ModuleNotFoundError propagates: loud, not dropped
         return getattr(module, attr)  # type: ignore[no-any-return]
 
 
@@ -64,9 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     debug = _debug_requested(args)
     try:
         cli.main(args=args, prog_name="assistant", standalone_mode=False)
-    except AssistantError as exc:
+    except (AssistantError, StoreError, ModelError, ValidationError) as raised:
         if debug:
             raise
+        exc = translate(raised) or AssistantError(str(raised))
         err.print(f"[bold red]error:[/bold red] {exc.title}", markup=True)
         if exc.next_step:
             err.print(f"[yellow]next step:[/yellow] {exc.next_step}")

@@ -11,7 +11,7 @@ import click
 
 from assistant.cli.output import note, print_json
 from assistant.config import Settings, load_settings
-from assistant.errors import AssistantError, Cancelled, ModelError
+from assistant.errors import Cancelled, ModelError, translate
 from models import catalog
 
 MiB = 1024 * 1024
@@ -38,19 +38,21 @@ class Row:
 
 def model_rows(settings: Settings) -> tuple[list[Row], str | None]:
     """Every known, bundled and locally found model, and why no model is active (if so)."""
+    from assistant.wiring import resolve_model
     from models.download import part_path
-    from models.registry import installed_path, resolve
+    from models.errors import ModelError as LibraryModelError
+    from models.registry import installed_path
 
     active_path: Path | None = None
     problem = None
     try:
-        active_path = resolve(settings).path
-    except AssistantError as exc:
-        problem = str(exc)
+        active_path = resolve_model(settings).path
+    except LibraryModelError as exc:
+        problem = str(translate(exc))
     rows: list[Row] = []
     known_files = set()
     for known in catalog.CATALOG:
-        path = installed_path(settings, known)
+        path = installed_path(settings.models_dir, known)
         known_files.add(path.name)
         if path.is_file():
             status, size = "installed", path.stat().st_size
@@ -166,7 +168,7 @@ def bench(as_json: bool, runs: int, max_tokens: int) -> None:
 
     Example: assistant models bench --json
     """
-    from models.registry import load_model
+    from assistant.wiring import load_model
     from models.speed import measure
 
     if runs < 1 or max_tokens < 2:

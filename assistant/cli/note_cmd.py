@@ -11,14 +11,13 @@ import click
 
 from assistant.cli.output import note as notice
 from assistant.config import load_settings
+from assistant.core import AssistantCore
 from assistant.errors import InputError
 from assistant.notes.extract import ExtractOptions
-from assistant.notes.note import generate_note
 from assistant.notes.offline import network_blocked
 from assistant.notes.render import to_json, to_markdown
 from assistant.notes.transcript import read_transcript
 from models.catalog import BUNDLED_NOTE
-from models.registry import load_model
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -71,18 +70,18 @@ def note(
     transcript = read_transcript(file)
     with network_blocked():
         settings = load_settings()
-        model = load_model(settings)
+        core = AssistantCore(settings)
         try:
-            if model.demo_quality:
+            if core.ensure_ready().demo_quality:
                 notice(BUNDLED_NOTE)
 
             def progress(index: int, total: int) -> None:
                 if total > 1:
                     notice(f"long transcript: part {index} of {total}")
 
-            result = generate_note(transcript, model, options, progress=progress)
+            result = core.note(transcript, options, progress=progress)
         finally:
-            model.close()
+            core.close()
     note_format = "soap" if fmt == "soap" else "aci"
     if as_json:
         text = json.dumps(to_json(result, note_format), ensure_ascii=False, indent=2) + "\n"

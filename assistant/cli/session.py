@@ -27,8 +27,7 @@ def passphrase(settings: Settings, *, prompt: str = "Passphrase", confirm: bool 
 
 
 def open_keyring(settings: Settings) -> Keyring:
-    """Unlock the data dir's keys (ConfigError when `assistant init` has not run)."""
-    from encrypted_store.keys import _read, unlock
+    """Unlock the data dir's keys; a missing key file fails before the passphrase is asked for."""
+    from assistant.wiring import unlock
 
-    _read(settings)  # fail with "run `assistant init`" before asking for a passphrase
-    return unlock(settings, passphrase(settings))
+    return unlock(settings, lambda: passphrase(settings))

@@ -88,7 +88,7 @@ def _require_cuda() -> None:
 
 def _open():  # type: ignore[no-untyped-def]
     from assistant.cli.session import open_keyring
-    from encrypted_store import open_store
+    from assistant.wiring import open_store
 
     settings = load_settings()
     return open_store(settings, open_keyring(settings))

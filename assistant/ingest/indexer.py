@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.errors import Cancelled
-from assistant.ingest import manifest
+from assistant.ingest import embedder_check, manifest
 from assistant.ingest.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, chunk_document
 from assistant.ingest.discover import DEFAULT_MAX_BYTES, check_roots, discover, read_bytes
 from assistant.ingest.manifest import DocKeys, IndexedFile, KeyringLike
@@ -211,6 +211,7 @@ def index_paths(
     run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel)
     summary = run.summary
     roots = check_roots(paths)
+    embedder_check.remember(store, embedder)  # the same model as before, sealed with the index
     known = manifest.load(store)
     summary.files_recovered, removed = manifest.recover(store, known)
     summary.chunks_removed += removed

@@ -1,1 +1,1 @@
-"""The headless core: everything the CLI and the TUI do, without any UI imports."""
+"""The question pipeline (headless): sanitize, plan, guard, retrieve, answer; no UI imports."""

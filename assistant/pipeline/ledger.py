@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from assistant.errors import StoreError
+from encrypted_store.errors import TamperError
 
 FILENAME = "ledger.bin"
 Status = Literal["sent", "refused", "failed"]
@@ -90,7 +91,11 @@ class Ledger:
         """
         out = []
         for i, blob in enumerate(self._frames()):
-            out.append(LedgerEntry(**json.loads(self._keyring.open(blob, _aad(i)))))
+            try:
+                raw = self._keyring.open(blob, _aad(i))
+            except TamperError:
+                raise _corrupt() from None
+            out.append(LedgerEntry(**json.loads(raw)))
         return out
 
 

@@ -12,8 +12,9 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.errors import AssistantError, ModelError
+from assistant.errors import AssistantError
 from models.base import GREEDY, ChatModel, Message, SamplingParams
+from models.errors import ModelError
 
 MAX_SUB_QUERIES = 5
 MAX_REPLY_CHARS = 8_000
@@ -128,6 +129,6 @@ def local_plan(
     try:
         raw = model.complete_json(messages, PLAN_SCHEMA, params)
     except ModelError as exc:
-        raise PlanError(f"The local planner failed: {exc.title}", "") from exc
+        raise PlanError(f"The local planner failed: {exc.message}", "") from exc
     guidance, queries = parse_plan(raw)
     return drop_template_echoes(guidance, queries, question)

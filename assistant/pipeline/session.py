@@ -12,6 +12,7 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import InputError
+from assistant.ingest import embedder_check
 from assistant.pipeline.answer import NO_RECORDS, answer_messages, plain_messages
 from assistant.pipeline.events import Done, Event, Notice, PlanReady, Sanitized, SourcesReady
 from assistant.pipeline.guard import OutboundGuard, OutboundRefused
@@ -50,6 +51,7 @@ class AssistantSession:
         self._model = model
         self._store = store
         self._embedder = embedder
+        self._embedder_checked = False
         self.sanitizer = Sanitizer(settings.private_terms, generalize=generalize)
         self.guard = OutboundGuard()
         self.guard.add_values(settings.private_terms)
@@ -60,7 +62,7 @@ class AssistantSession:
     @property
     def model(self) -> ChatModel:
         if self._model is None:
-            from models.registry import load_model
+            from assistant.wiring import load_model
 
             self._model = load_model(self.settings)
         return self._model
@@ -69,7 +71,7 @@ class AssistantSession:
     def store(self) -> Any:
         """The encrypted store, opened on first use; None without keys (nothing indexed yet)."""
         if self._store is None and self.keyring is not None and self.settings.keyfile.exists():
-            from encrypted_store import open_store
+            from assistant.wiring import open_store
 
             self._store = open_store(self.settings, self.keyring)
         return self._store
@@ -77,9 +79,9 @@ class AssistantSession:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from assistant.embedding import Embedder
+            from assistant.wiring import embedder
 
-            self._embedder = Embedder.from_settings(self.settings)
+            self._embedder = embedder(self.settings, store=self.store)
         return self._embedder
 
     def plan(
@@ -138,6 +140,9 @@ class AssistantSession:
         question = question.strip()
         records: list[Retrieved] = []
         if self._indexed():
+            if not self._embedder_checked:  # same model as the index, or a ConfigError with the next step
+                embedder_check.check(self.store, self.embedder)
+                self._embedder_checked = True
             queries = [question, *plan.sub_queries]
             records = retrieve(
                 self.store, self.embedder, queries, k=self.k, encrypted_query=self.settings.encrypted_query

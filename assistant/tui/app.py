@@ -1,4 +1,4 @@
-"""The Textual app: unlock, then chat. Owns the backend, the conversation store and the one error dialog."""
+"""The Textual app: unlock, then chat. Owns the core, the conversation store and the one error dialog."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from assistant.conversations import Conversation, ConversationStore
-from assistant.errors import AssistantError
-from assistant.tui.backend import ChatBackend
+from assistant.core import AssistantCore
+from assistant.errors import AssistantError, translate
+from assistant.tui.messages import ErrorRaised
 from assistant.tui.prefs import Prefs
 from assistant.tui.screens.chat import ChatScreen
 from assistant.tui.screens.conversations import ConversationsScreen
@@ -49,7 +50,7 @@ class AssistantApp(App[None]):
         self.prefs = Prefs.load(settings.home)
         self.keyring = keyring
         self._injected_model = model
-        self._backend: ChatBackend | None = None
+        self._core: AssistantCore | None = None
         self._conversations: ConversationStore | None = None
 
     # --- unlock -----------------------------------------------------------------------------------
@@ -75,29 +76,27 @@ class AssistantApp(App[None]):
         Raises:
             AuthError: wrong passphrase.
         """
-        from encrypted_store import keys
+        from assistant import core
 
-        if create:
-            return keys.create_keys(self.settings, passphrase)
-        return keys.unlock(self.settings, passphrase)
+        return core.unlock(self.settings, passphrase, create=create)
 
     def _unlocked(self, keyring: Any) -> None:
         self.keyring = keyring
-        self._backend = ChatBackend(
+        self._core = AssistantCore(
             self.effective_settings(),
             keyring=keyring,
             model=self._injected_model,
             params=self._params,
             generalize=self.prefs.generalize,
         )
-        self._conversations = ConversationStore(self.settings.home / "conversations", keyring)
+        self._conversations = self._core.conversations()
         self.push_screen(ChatScreen())
         self._warm_up()
 
     @work(thread=True, exit_on_error=False, group="warm-up")
     def _warm_up(self) -> None:
         """Load the model now, so the first answer does not wait for it."""
-        self.backend.ensure_ready()
+        self.core.ensure_ready()
         self.call_from_thread(self._refresh_chat_status)
 
     def _refresh_chat_status(self) -> None:
@@ -118,10 +117,12 @@ class AssistantApp(App[None]):
     # --- shared services --------------------------------------------------------------------------
 
     @property
-    def backend(self) -> ChatBackend:
-        if self._backend is None:
+    def core(self) -> AssistantCore:
+        if self._core is None:
             raise RuntimeError("the app is still locked")
-        return self._backend
+        return self._core
+
+    backend = core  # the chat screen's name for it
 
     @property
     def conversations(self) -> ConversationStore:
@@ -136,8 +137,12 @@ class AssistantApp(App[None]):
             update["model"] = self.prefs.model
         return self.settings.model_copy(update=update)
 
+    def on_error_raised(self, message: ErrorRaised) -> None:
+        self.show_error(message.error)
+
     def show_error(self, error: BaseException | None) -> None:
         """The one place errors reach the user: a dialog with a title and a next step."""
+        error = (translate(error) or error) if error is not None else None
         if isinstance(error, AssistantError):
             self.push_screen(ErrorModal(error.title, error.next_step))
         else:
@@ -175,10 +180,10 @@ class AssistantApp(App[None]):
             if conv is not None and chat is not None:
                 await chat.load_conversation(conv)
 
-        self.push_screen(ConversationsScreen(), resume)
+        self.push_screen(ConversationsScreen(self.conversations), resume)
 
     def action_settings(self) -> None:
-        if self._backend is None:
+        if self._core is None:
             return
 
         def apply(prefs: Prefs | None) -> None:
@@ -186,7 +191,7 @@ class AssistantApp(App[None]):
                 return
             self.prefs = prefs
             self.save_prefs()
-            self.backend.reconfigure(self.effective_settings(), generalize=prefs.generalize)
+            self.core.reconfigure(self.effective_settings(), generalize=prefs.generalize)
             chat = self._chat()
             if chat is not None:
                 chat.refresh_status()
@@ -195,12 +200,12 @@ class AssistantApp(App[None]):
         self.push_screen(SettingsScreen(self.prefs, remote_url=self.settings.remote_url), apply)
 
     def action_index(self) -> None:
-        if self._backend is not None:
-            self.push_screen(IndexScreen())
+        if self._core is not None:
+            self.push_screen(IndexScreen(self.core))
 
     def action_note(self) -> None:
-        if self._backend is not None:
-            self.push_screen(NoteScreen())
+        if self._core is not None:
+            self.push_screen(NoteScreen(self.core))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -212,7 +217,7 @@ class AssistantApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if self._backend is None:
+        if self._core is None:
             return
         yield SystemCommand("New conversation", "Start an empty conversation", self.action_new_conversation)
         yield SystemCommand("Conversations", "Resume, delete or export saved ones", self.action_conversations)
@@ -224,5 +229,5 @@ class AssistantApp(App[None]):
         yield SystemCommand("Keys and help", "Keybindings and what the panels mean", self.action_help)
 
     def on_unmount(self) -> None:
-        if self._backend is not None:
-            self._backend.close()
+        if self._core is not None:
+            self._core.close()

@@ -11,10 +11,6 @@ from typing import Protocol
 
 import numpy as np
 
-from models.eviction.policy import POLICIES, EvictionTracker, make_policy
-
-TRACKERS = (*POLICIES, "context_shift", "none")
-
 
 class Tracker(Protocol):
     """What a runtime needs: kept original positions in cache order, and what each call evicted."""
@@ -87,11 +83,6 @@ def make_tracker(method: str, budget: int, block_size: int, protected: int = 0) 
     Protection is capped so that the budget still holds one evictable block (or, for the context
     shift, two free tokens).
     """
-    if method == "none":
-        return KeepAll()
-    if method == "context_shift":
-        return ContextShiftTracker(budget, keep=min(protected, budget - 2))
-    if method not in POLICIES:
-        raise ValueError(f"unknown KV policy {method!r}; one of {TRACKERS}")
-    sink = min(max(1, -(-protected // block_size)), budget // block_size - 1)
-    return EvictionTracker(make_policy(method, budget, block_size, sink_blocks=max(1, sink)))
+    from models.eviction.methods import get_method
+
+    return get_method(method).tracker(budget, block_size, protected)

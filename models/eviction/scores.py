@@ -32,8 +32,7 @@ SCORES: dict[str, ScoreFn] = {"paged": vk_ratio, "inverse_key": inverse_key_norm
 
 
 def token_scores(method: str, k_norm: np.ndarray, v_norm: np.ndarray) -> np.ndarray:
-    """Scores for `method`; recency-based methods ("streaming") need none and get zeros."""
-    fn = SCORES.get(method)
-    if fn is None:
-        return np.zeros(np.asarray(k_norm).shape[-1])
-    return fn(np.asarray(k_norm, dtype=np.float64), np.asarray(v_norm, dtype=np.float64))
+    """Scores for the registered `method`; score-free methods (streaming, ...) give zeros."""
+    from models.eviction.methods import get_method
+
+    return get_method(method).score(k_norm, v_norm)

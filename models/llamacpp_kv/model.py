@@ -9,24 +9,20 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import logging
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.errors import ModelError
 from models.base import CancelToken, Message, SamplingParams, StreamStats, TokenDelta
-from models.eviction.baselines import TRACKERS
+from models.errors import ModelConfigError, ModelError, ObserverUnavailable
+from models.eviction.methods import METHODS
 from models.llamacpp import LlamaCppModel
 from models.llamacpp_kv.native import NormObserver
-from models.llamacpp_kv.runtime import SCORED, KVRuntime
+from models.llamacpp_kv.runtime import KVRuntime
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
-    from models.registry import ResolvedModel
-
-log = logging.getLogger(__name__)
+    from models.registry import ModelOptions, ResolvedModel
 
 
 @contextlib.contextmanager
@@ -100,11 +96,9 @@ class EvictingLlamaCppModel(LlamaCppModel):
         record: bool = False,
         **kwargs: Any,
     ) -> None:
-        if kv_policy not in TRACKERS:
-            raise ModelError(
-                f"Unknown KV policy {kv_policy!r}.",
-                f"Set ASSISTANT_KV_POLICY to one of: {', '.join(TRACKERS)}.",
-            )
+        method = METHODS.get(kv_policy)
+        if method is None:
+            raise ModelConfigError(f"Unknown KV policy {kv_policy!r}.", f"Use one of: {', '.join(METHODS)}.")
         if not isinstance(kv_budget, int) or kv_budget < 2 * block_size:
             raise ModelError(
                 f"A KV budget of {kv_budget!r} tokens is too small.",
@@ -114,15 +108,16 @@ class EvictingLlamaCppModel(LlamaCppModel):
         self.kv_budget = kv_budget
         self._window = n_ctx
         observer = None
-        if kv_policy in SCORED:
+        if method.needs_scores:
             try:
                 observer = NormObserver(native)
-            except (OSError, RuntimeError) as exc:
-                if native:
-                    raise ModelError(f"The K/V observer is unavailable: {exc}", "Use native=None.") from exc
-                log.warning("K/V observation unavailable (%s): every token scores 0", exc)
+            except (OSError, RuntimeError) as exc:  # never fall back to position-only eviction silently
+                raise ObserverUnavailable(
+                    f"The K/V observer that {kv_policy!r} eviction needs is unavailable: {exc}",
+                    "Use a score-free KV policy (streaming, context_shift or none), or fix the observer.",
+                ) from exc
         self._observer = observer  # must outlive the context that calls it
-        cells = n_ctx if kv_policy == "none" else kv_budget + block_size + batch
+        cells = n_ctx if not method.evicts else kv_budget + block_size + batch
         with _observing(observer):
             super().__init__(path, n_ctx=cells, n_batch=batch, n_ubatch=batch, **kwargs)
         from llama_cpp import llama_cpp as C
@@ -134,12 +129,12 @@ class EvictingLlamaCppModel(LlamaCppModel):
         self._formatter = self._chat_formatter()
 
     @classmethod
-    def from_settings(
-        cls, resolved: ResolvedModel, settings: Settings, **kwargs: Any
+    def from_options(
+        cls, resolved: ResolvedModel, options: ModelOptions, **kwargs: Any
     ) -> EvictingLlamaCppModel:
-        kwargs["kv_budget"] = int(kwargs.pop("kv_budget", settings.kv_budget or 0))
-        kwargs["kv_policy"] = str(kwargs.pop("kv_policy", settings.kv_policy))
-        return super().from_settings(resolved, settings, **kwargs)  # type: ignore[return-value]
+        kwargs["kv_budget"] = int(kwargs.pop("kv_budget", options.kv_budget or 0))
+        kwargs["kv_policy"] = str(kwargs.pop("kv_policy", options.kv_policy))
+        return super().from_options(resolved, options, **kwargs)  # type: ignore[return-value]
 
     @property
     def context_window(self) -> int:
@@ -192,7 +187,7 @@ class EvictingLlamaCppModel(LlamaCppModel):
         cancel: CancelToken | None = None,
         stats: StreamStats | None = None,
     ) -> Iterator[TokenDelta]:
-        if self.kv_policy == "none":
+        if not METHODS[self.kv_policy].evicts:
             yield from super().stream(messages, params, json_schema=json_schema, cancel=cancel, stats=stats)
             return
         stats = stats if stats is not None else StreamStats()

@@ -16,12 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ModelError
+from models.errors import ModelError
 from models.eviction.baselines import Tracker, make_tracker
-from models.eviction.scores import token_scores
+from models.eviction.methods import get_method
 from models.llamacpp_kv.native import NormObserver
-
-SCORED = ("paged", "inverse_key")
 
 
 @dataclass
@@ -70,17 +68,18 @@ class KVRuntime:
         self.record = record
         self.cells = int(llm.n_ctx())
         self.chunk = int(llm.n_batch)
-        self.observer = observer if method in SCORED else None
+        self._method = get_method(method)  # ValueError for an unknown name
+        self.observer = observer if self._method.needs_scores else None
         if observer is not None:
             observer.set_enabled(self.observer is not None)
         self._mem = C.llama_get_memory(llm.ctx)
-        if method != "none" and not C.llama_memory_can_shift(self._mem):
+        if self._method.evicts and not C.llama_memory_can_shift(self._mem):
             raise ModelError(
                 "This model's KV cache cannot shift positions, so it cannot evict.",
                 "Unset ASSISTANT_KV_BUDGET for this model.",
             )
         make_tracker(method, budget, block_size)  # validates method and budget early
-        if method != "none" and budget + block_size + 1 > self.cells:
+        if self._method.evicts and budget + block_size + 1 > self.cells:
             raise ModelError(
                 f"A KV budget of {budget} tokens needs a larger llama.cpp context than {self.cells}.",
                 "Lower ASSISTANT_KV_BUDGET.",
@@ -141,7 +140,7 @@ class KVRuntime:
     def feed(self, tokens: Sequence[int]) -> None:
         """Decode `tokens` after what is cached, evicting as the policy says; logits of the last."""
         tokens = list(tokens)
-        if self.method == "none" and self.n_cached + len(tokens) > self.cells:
+        if not self._method.evicts and self.n_cached + len(tokens) > self.cells:
             raise ModelError(
                 f"The conversation needs {self.n_cached + len(tokens)} KV tokens; "
                 f"the cache holds {self.cells}.",
@@ -197,7 +196,7 @@ class KVRuntime:
         if self.record:
             for j in range(len(part)):
                 self.stats.recorded[start + j] = (k[:, :, j].copy(), v[:, :, j].copy())
-        return token_scores(self.method, k, v)
+        return self._method.score(k, v)
 
     def _evict(self, before: list[int], gone: set[int]) -> None:
         """Remove the cells of `gone` (logical positions) and close the gaps, highest range first."""

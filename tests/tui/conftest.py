@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings, load_settings
-from encrypted_store.keys import Keyring, create_keys
+from assistant.wiring import create_keys
+from encrypted_store.keys import Keyring
+from tests.helpers import FAST_KDF
 
 PASSPHRASE = "correct horse battery"
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}  # real argon2id, test-sized
 
 
 @pytest.fixture
@@ -25,6 +26,14 @@ def settings() -> Settings:
 def ring() -> Keyring:
     """The real Keyring class around a fresh random master key (no passphrase round trip)."""
     return Keyring(master_key=os.urandom(32), ckks_secret=b"")
+
+
+@pytest.fixture
+def fake_model() -> Any:
+    """A FakeChatModel (scripted, no weights) for tests of the app's logic, not of the model."""
+    from tests.fake_model import FakeChatModel
+
+    return FakeChatModel()
 
 
 @pytest.fixture

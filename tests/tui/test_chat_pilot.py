@@ -16,8 +16,9 @@ from assistant.tui.screens.conversations import ConversationsScreen
 from assistant.tui.widgets.panels import NOTHING_LEFT, PrivacyPanel
 from assistant.tui.widgets.prompt import PromptInput
 from assistant.tui.widgets.turns import AnswerView, QuestionView
-from encrypted_store.keys import unlock
+from assistant.wiring import unlock
 from models.base import SamplingParams
+from tests.fake_model import FakeChatModel
 from tests.tui.conftest import PASSPHRASE, type_text, wait_until
 
 pytestmark = pytest.mark.slow
@@ -93,11 +94,11 @@ def test_answer_streams_in_and_nothing_leaves(
     asyncio.run(scenario())
 
 
-def test_escape_stops_generation_and_restores_the_prompt(
-    settings: Settings, ring: Any, small_model: Any
-) -> None:
+def test_escape_stops_generation_and_restores_the_prompt(settings: Settings, ring: Any) -> None:
+    slow = FakeChatModel(default=" ".join(["word"] * 400), delay=0.02)  # a long answer, token by token
+
     async def scenario() -> None:
-        app = _app(settings, ring, small_model, max_tokens=400)
+        app = _app(settings, ring, slow, max_tokens=400)
         async with app.run_test(size=(120, 40)) as pilot:
             chat = await _ask(pilot, app, "Write a long story about a lighthouse keeper.")
             view = chat.query(AnswerView).last()

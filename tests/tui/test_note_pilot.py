@@ -1,12 +1,13 @@
-"""The note screen: a pasted transcript becomes a structured note; bad input is one dialog."""
+"""The note screen: a pasted transcript becomes a structured note; bad input is one dialog.
+
+The screen's flow, on FakeChatModel; the real model writing notes is tests/test_notes_generate.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from typing import Any
-
-import pytest
 
 from assistant.config import Settings
 from assistant.notes.render import structure_problems
@@ -17,7 +18,6 @@ from assistant.tui.screens.note import NoteScreen
 from encrypted_store.keys import Keyring
 from tests.tui.conftest import wait_until
 
-pytestmark = pytest.mark.slow
 TRANSCRIPT = (
     "[doctor] hi , what brings you in today ?\n"
     "[patient] my right knee hurts . it started two weeks ago after i fell .\n"
@@ -25,17 +25,17 @@ TRANSCRIPT = (
 )
 
 
-def _app(settings: Settings, small_model: Any) -> AssistantApp:
+def _app(settings: Settings, fake_model: Any) -> AssistantApp:
     return AssistantApp(
-        settings, keyring=Keyring(master_key=os.urandom(32), ckks_secret=b""), model=small_model
+        settings, keyring=Keyring(master_key=os.urandom(32), ckks_secret=b""), model=fake_model
     )
 
 
-def test_transcript_to_note_and_save(settings: Settings, small_model: Any, tmp_path: Any) -> None:
+def test_transcript_to_note_and_save(settings: Settings, fake_model: Any, tmp_path: Any) -> None:
     out = tmp_path / "note.md"
 
     async def scenario() -> None:
-        app = _app(settings, small_model)
+        app = _app(settings, fake_model)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
             await pilot.press("f4")
@@ -57,9 +57,9 @@ def test_transcript_to_note_and_save(settings: Settings, small_model: Any, tmp_p
     asyncio.run(scenario())
 
 
-def test_empty_transcript_is_one_dialog(settings: Settings, small_model: Any) -> None:
+def test_empty_transcript_is_one_dialog(settings: Settings, fake_model: Any) -> None:
     async def scenario() -> None:
-        app = _app(settings, small_model)
+        app = _app(settings, fake_model)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
             await pilot.press("f4")

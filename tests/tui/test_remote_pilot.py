@@ -1,4 +1,7 @@
-"""The privacy panel and confirm-before-send against a real OpenAI-compatible stand-in on 127.0.0.1."""
+"""The privacy panel and confirm-before-send against a real OpenAI-compatible stand-in on 127.0.0.1.
+
+The local model is FakeChatModel: what leaves the device does not depend on its answers.
+"""
 
 from __future__ import annotations
 
@@ -36,9 +39,9 @@ def remote_settings(remote: RemoteStandin, monkeypatch: pytest.MonkeyPatch) -> S
     return load_settings()
 
 
-def _app(settings: Settings, small_model: Any) -> AssistantApp:
+def _app(settings: Settings, fake_model: Any) -> AssistantApp:
     ring = Keyring(master_key=os.urandom(32), ckks_secret=b"")
-    return AssistantApp(settings, keyring=ring, model=small_model, params=SamplingParams(max_tokens=16))
+    return AssistantApp(settings, keyring=ring, model=fake_model, params=SamplingParams(max_tokens=16))
 
 
 async def _submit(pilot: Any, chat: ChatScreen, question: str) -> None:
@@ -48,10 +51,10 @@ async def _submit(pilot: Any, chat: ChatScreen, question: str) -> None:
 
 
 def test_confirm_edit_send_and_the_exact_body(
-    remote_settings: Settings, remote: RemoteStandin, small_model: Any
+    remote_settings: Settings, remote: RemoteStandin, fake_model: Any
 ) -> None:
     async def scenario() -> None:
-        app = _app(remote_settings, small_model)
+        app = _app(remote_settings, fake_model)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
             chat = app.screen
@@ -85,10 +88,10 @@ def test_confirm_edit_send_and_the_exact_body(
 
 
 def test_cancel_in_the_confirm_dialog_sends_nothing(
-    remote_settings: Settings, remote: RemoteStandin, small_model: Any
+    remote_settings: Settings, remote: RemoteStandin, fake_model: Any
 ) -> None:
     async def scenario() -> None:
-        app = _app(remote_settings, small_model)
+        app = _app(remote_settings, fake_model)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
             chat = app.screen

@@ -113,8 +113,8 @@ def test_settings_are_saved_and_applied(settings: Settings, ring: Any, small_mod
             await pilot.press("ctrl+s")
             await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
             assert app.prefs.strictness == "relaxed"
-            assert app.backend.generalize is True
-            assert app.backend.settings.model == "smollm2-135m-instruct"
+            assert app.core.generalize is True
+            assert app.core.settings.model == "smollm2-135m-instruct"
         saved = json.loads((settings.home / FILENAME).read_text())
         assert saved["strictness"] == "relaxed" and saved["model"] == "smollm2-135m-instruct"
 

@@ -14,8 +14,9 @@ import pytest
 
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
-from encrypted_store.keys import create_keys, unlock
-from tests.tui.conftest import FAST_KDF, PASSPHRASE
+from assistant.wiring import create_keys, unlock
+from tests.helpers import FAST_KDF
+from tests.tui.conftest import PASSPHRASE
 
 pytestmark = [
     pytest.mark.slow,

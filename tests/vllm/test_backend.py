@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant.config import load_settings
-from assistant.errors import ConfigError
 from models.base import GREEDY, CancelToken, Message, StreamStats
+from models.errors import ModelConfigError as ConfigError
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -29,12 +29,15 @@ def hf_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def model(hf_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from assistant.wiring import model_options
     from models.registry import ResolvedModel, backend_class
 
     home = tmp_path_factory.mktemp("home")
     settings = load_settings(home=home, backend="vllm", n_ctx=1024, kv_budget=128, kv_policy="paged")
     # registry.resolve accepts model files only; a Hugging Face directory goes straight to the backend
-    m = backend_class(settings.backend).from_settings(ResolvedModel(hf_dir.name, hf_dir), settings)
+    m = backend_class(settings.backend).from_options(
+        ResolvedModel(hf_dir.name, hf_dir), model_options(settings)
+    )
     yield m
     m.close()
 

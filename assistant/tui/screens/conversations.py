@@ -14,10 +14,11 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from assistant.conversations import Conversation
+from assistant.tui.messages import ErrorRaised
 from assistant.tui.screens.modals import PathModal, YesNoModal
 
 if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+    from assistant.conversations import ConversationStore
 
 
 class ConversationsScreen(Screen["Conversation | None"]):
@@ -30,10 +31,9 @@ class ConversationsScreen(Screen["Conversation | None"]):
         Binding("e", "export", "Export .md"),
     ]
 
-    app: AssistantApp
-
-    def __init__(self) -> None:
+    def __init__(self, store: ConversationStore) -> None:
         super().__init__(id="conversations")
+        self.store = store
         self.items: list[Conversation] = []
 
     def compose(self) -> ComposeResult:
@@ -51,7 +51,7 @@ class ConversationsScreen(Screen["Conversation | None"]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
     def _load(self) -> tuple[list[Conversation], list[str]]:
-        store = self.app.conversations
+        store = self.store
         items = store.list_all()
         return items, list(store.warnings)
 
@@ -64,7 +64,7 @@ class ConversationsScreen(Screen["Conversation | None"]):
             for warning in warnings:
                 self.notify(warning, severity="warning")
         elif event.state == WorkerState.ERROR:
-            self.app.show_error(event.worker.error)
+            self.post_message(ErrorRaised(event.worker.error))
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
@@ -102,7 +102,7 @@ class ConversationsScreen(Screen["Conversation | None"]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.conversations.delete(conv.id)
+                self.store.delete(conv.id)
                 self.items.remove(conv)
                 self._fill()
                 self.notify(f"Deleted “{conv.title}”.")
@@ -119,9 +119,9 @@ class ConversationsScreen(Screen["Conversation | None"]):
             if path is None:
                 return
             try:
-                written = self.app.conversations.export_markdown(conv.id, path)
+                written = self.store.export_markdown(conv.id, path)
             except Exception as exc:  # noqa: BLE001 - shown in the one error dialog
-                self.app.show_error(exc)
+                self.post_message(ErrorRaised(exc))
                 return
             self.notify(f"Exported to {written} (in clear: it is your copy).")
 

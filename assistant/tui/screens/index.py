@@ -14,10 +14,11 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from assistant.errors import Cancelled
+from assistant.tui.messages import ErrorRaised
 from assistant.tui.screens.modals import PathModal
 
 if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+    from assistant.core import AssistantCore
 
 
 class IndexScreen(Screen[None]):
@@ -27,10 +28,9 @@ class IndexScreen(Screen[None]):
         Binding("r", "refresh", "Refresh"),
     ]
 
-    app: AssistantApp
-
-    def __init__(self) -> None:
+    def __init__(self, core: AssistantCore) -> None:
         super().__init__(id="index")
+        self.core = core
         self._cancel: threading.Event | None = None
         self.files: list[Any] = []
 
@@ -58,7 +58,7 @@ class IndexScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="index-list")
     def _list(self) -> list[Any]:
-        return self.app.backend.indexed_files()
+        return self.core.indexed_files()
 
     def action_add(self) -> None:
         if self.indexing:
@@ -84,7 +84,7 @@ class IndexScreen(Screen[None]):
         def progress(event: Any) -> None:
             self.app.call_from_thread(self._progress, event)
 
-        return self.app.backend.index([path], progress, cancel)
+        return self.core.index([path], progress, cancel)
 
     def _progress(self, event: Any) -> None:
         self.query_one(ProgressBar).update(total=max(event.files_total, 1), progress=event.files_done)
@@ -111,10 +111,10 @@ class IndexScreen(Screen[None]):
             elif isinstance(event.worker.error, Cancelled):
                 self.notify("Indexing stopped; what was stored so far is kept.")
             else:
-                self.app.show_error(event.worker.error)
+                self.post_message(ErrorRaised(event.worker.error))
             self.action_refresh()
         elif state == WorkerState.ERROR:
-            self.app.show_error(event.worker.error)
+            self.post_message(ErrorRaised(event.worker.error))
 
     def _fill(self, files: list[Any]) -> None:
         self.files = files

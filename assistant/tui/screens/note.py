@@ -13,10 +13,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Markdown, Static, TextArea
 from textual.worker import Worker, WorkerState
 
+from assistant.tui.messages import ErrorRaised
 from assistant.tui.screens.modals import PathModal
 
 if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+    from assistant.core import AssistantCore
 
 HINT = "Paste a transcript on the left ([doctor]/[patient] tags, Doctor:/Patient:, or plain text)."
 
@@ -31,10 +32,9 @@ class NoteScreen(Screen[None]):
         Binding("ctrl+s", "save", "Save note"),
     ]
 
-    app: AssistantApp
-
-    def __init__(self) -> None:
+    def __init__(self, core: AssistantCore) -> None:
         super().__init__(id="note")
+        self.core = core
         self.note_markdown = ""
         self.flags = 0
 
@@ -67,17 +67,16 @@ class NoteScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="note")
     def _write(self, text: str) -> tuple[str, int, float]:
-        from assistant.notes import generate_note, parse_transcript
+        from assistant.notes import parse_transcript
         from assistant.notes.render import to_markdown
 
         transcript = parse_transcript(text)  # InputError on an empty transcript
-        model = self.app.backend.ensure_ready()
 
         def progress(index: int, total: int) -> None:
             if total > 1:
                 self.app.call_from_thread(self._say, f"Long transcript: part {index} of {total}…")
 
-        note = generate_note(transcript, model, progress=progress)
+        note = self.core.note(transcript, progress=progress)
         return to_markdown(note), len(note.flags), note.seconds
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -96,7 +95,7 @@ class NoteScreen(Screen[None]):
             self._say("Transcript loaded. Ctrl+G writes the note.")
         elif event.state == WorkerState.ERROR:
             self._say(HINT)
-            self.app.show_error(worker.error)
+            self.post_message(ErrorRaised(worker.error))
 
     def action_open(self) -> None:
         def chosen(path: Path | None) -> None:
@@ -122,7 +121,7 @@ class NoteScreen(Screen[None]):
             try:
                 path.write_text(self.note_markdown, encoding="utf-8")
             except OSError as exc:
-                self.app.show_error(exc)
+                self.post_message(ErrorRaised(exc))
                 return
             self.notify(f"Note saved to {path} (in clear: it is your copy).")
 

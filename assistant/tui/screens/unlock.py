@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from assistant.errors import AuthError, InputError
+from assistant.errors import AuthError, InputError, translate
 
 if TYPE_CHECKING:
     from assistant.tui.app import AssistantApp
@@ -93,7 +93,8 @@ class UnlockScreen(Screen[Any]):
                 box.disabled = False
                 box.value = ""
             self.query_one("#passphrase", Input).focus()
-            error = event.worker.error
+            raw = event.worker.error
+            error = (translate(raw) or raw) if raw is not None else None
             if isinstance(error, (AuthError, InputError)):
                 self._say(f"{error.title} Try again.", error=True)
                 self.notify(error.title, severity="error")

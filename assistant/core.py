@@ -1,7 +1,8 @@
-"""The one seam between the app and the headless pipeline: the app calls `ChatBackend.ask` only.
+"""The headless core: unlock, ask, index, note, conversations, records. The CLI and the TUI both call it.
 
-It owns the local model (loaded once, in a worker, behind a lock) and one `AssistantSession` per
-conversation (the session keeps the placeholder map and the history), and hands out event streams.
+It owns the local model (loaded once, behind a lock), the encrypted store and the embedder (opened
+once, shared), and one `AssistantSession` per conversation (the session keeps the placeholder map and
+the history). Everything here blocks: the TUI calls it from workers. No Textual here (a test proves it).
 """
 
 from __future__ import annotations
@@ -16,14 +17,32 @@ from models.base import CancelToken, SamplingParams
 
 if TYPE_CHECKING:
     from assistant.config import Settings
+    from assistant.conversations import ConversationStore
+    from assistant.notes.note import ClinicalNote
     from assistant.pipeline.session import AssistantSession
+    from encrypted_store.keys import Keyring
     from models.base import ChatModel
 
 Confirm = Callable[[str], "str | None"]
 
 
-class ChatBackend:
-    """Model plus pipeline for one unlocked run of the app."""
+def unlock(settings: Settings, passphrase: str | Callable[[], str], *, create: bool = False) -> Keyring:
+    """The data dir's keys: created under `passphrase` when `create` and none exist yet, else unlocked.
+
+    Slow by design (argon2id). A callable passphrase is asked only once the key file checks out.
+
+    Raises:
+        NotInitialized: no keys and not `create`. WrongPassphrase: it does not unlock them.
+    """
+    from assistant import wiring
+
+    if create and not wiring.is_initialized(settings):
+        return wiring.create_keys(settings, passphrase() if callable(passphrase) else passphrase)
+    return wiring.unlock(settings, passphrase)
+
+
+class AssistantCore:
+    """Model, store and pipeline for one unlocked run (CLI command or terminal app)."""
 
     def __init__(
         self,
@@ -33,11 +52,13 @@ class ChatBackend:
         model: ChatModel | None = None,
         params: SamplingParams = SamplingParams(),
         generalize: bool = False,
+        k: int | None = None,
     ) -> None:
         self.settings = settings
         self.keyring = keyring
         self.params = params
         self.generalize = generalize
+        self.k = k  # records an answer reads; None = the session's default
         self._model = model
         self._owns_model = model is None
         self._lock = threading.Lock()
@@ -64,7 +85,7 @@ class ChatBackend:
         """Load the local model if needed (blocking: call from a worker)."""
         with self._lock:
             if self._model is None:
-                from models.registry import load_model
+                from assistant.wiring import load_model
 
                 self._model = load_model(self.settings)
             return self._model
@@ -102,6 +123,7 @@ class ChatBackend:
                     embedder=self._embedder,
                     params=self.params,
                     generalize=self.generalize,
+                    **({"k": self.k} if self.k is not None else {}),
                 )
                 self._session.history = list(self._history)
             return self._session
@@ -110,17 +132,19 @@ class ChatBackend:
         """The encrypted store, opened once and shared by every session; None before `init`."""
         with self._lock:
             if self._store is None and self.keyring is not None and self.settings.keyfile.exists():
-                from encrypted_store import open_store
+                from assistant.wiring import open_store
 
                 self._store = open_store(self.settings, self.keyring, dim=dim)
             return self._store
 
     def embedder(self) -> Any:
+        """The embedding model: ASSISTANT_EMBED_MODEL, else the one the open index remembers."""
+        store = self._store
         with self._lock:
             if self._embedder is None:
-                from assistant.embedding import Embedder
+                from assistant.wiring import embedder
 
-                self._embedder = Embedder.from_settings(self.settings)
+                self._embedder = embedder(self.settings, store=store)
             return self._embedder
 
     def indexed_files(self) -> list[Any]:
@@ -132,7 +156,13 @@ class ChatBackend:
             return []
         return sorted(manifest.load(store).values(), key=lambda f: f.path)
 
-    def index(self, paths: Sequence[str], progress: Callable[[Any], None], cancel: Any) -> Any:
+    def index(
+        self,
+        paths: Sequence[str],
+        progress: Callable[[Any], None] | None = None,
+        cancel: Any = None,
+        options: Any = None,
+    ) -> Any:
         """Encrypt and index folders and files (blocking: run in a worker); returns the summary.
 
         Raises:
@@ -141,19 +171,22 @@ class ChatBackend:
         from assistant.errors import ConfigError
         from assistant.ingest.indexer import index_paths
 
-        embedder = self.embedder()
         fresh = not self.settings.store_url and not self.settings.store_path.exists()
-        store = self.store(dim=embedder.dim if fresh else None)
+        store = None if fresh else self.store()  # first, so the embedder it remembers is used
+        embedder = self.embedder()
+        store = store or self.store(dim=embedder.dim if fresh else None)
         if store is None:
             raise ConfigError("This data dir has no keys yet.", "Run `assistant init` first.")
-        return index_paths(list(paths), store, embedder, self.keyring, progress=progress, cancel=cancel)
+        return index_paths(
+            list(paths), store, embedder, self.keyring, options=options, progress=progress, cancel=cancel
+        )
 
     def ask(
         self,
         question: str,
         *,
-        use_remote: bool,
-        cancel: CancelToken,
+        use_remote: bool | None = None,
+        cancel: CancelToken | None = None,
         confirm: Confirm | None = None,
     ) -> Iterator[Event]:
         """Events for one question (a blocking iterator: consume it in a worker thread)."""
@@ -181,6 +214,25 @@ class ChatBackend:
             return None
         records = store.get([record_id])
         return records[0].text if records else None
+
+    def note(
+        self,
+        transcript: Any,
+        options: Any = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ClinicalNote:
+        """A clinical note from a parsed transcript, on the local model only (blocking)."""
+        from assistant.notes import generate_note
+
+        return generate_note(transcript, self.ensure_ready(), options, progress=progress)
+
+    def conversations(self) -> ConversationStore:
+        """The sealed conversation history of this data dir."""
+        from assistant.conversations import ConversationStore
+
+        if self.keyring is None:
+            raise RuntimeError("conversations need the unlocked keys")
+        return ConversationStore(self.settings.home / "conversations", self.keyring)
 
     def close(self) -> None:
         with self._lock:
