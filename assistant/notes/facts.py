@@ -141,9 +141,12 @@ def _medications(b: _Builder, s: Sentence, low: str) -> None:
     spans = drug_spans(tokens)
     if not spans:
         dose = v.DOSE.search(low)
-        if dose and v.CORRECTION.search(low) and b.last_med and s.turn - b.last_med[1] <= 3:
-            b.add("medication", b.last_med[0], [s.turn], details={"dose": _dose(dose)})
-            b.last_med = (b.last_med[0], s.turn)
+        last = b.facts.get(("medication", b.last_med[0])) if b.last_med else None
+        undosed = last is not None and not last.details.get("dose") and s.speaker != "patient"
+        recent = b.last_med is not None and s.turn - b.last_med[1] <= 3
+        if dose and recent and (v.CORRECTION.search(low) or undosed):
+            b.add("medication", b.last_med[0], [s.turn], details={"dose": _dose(dose)})  # type: ignore[index]
+            b.last_med = (b.last_med[0], s.turn)  # type: ignore[index]
         return
     action = next((a for pat, a in v.ACTIONS if re.search(pat, low)), "mentioned")
     if s.question and action == "mentioned":
@@ -302,11 +305,12 @@ def _doctor_statements(b: _Builder, s: Sentence, low: str) -> None:
         b.add("referral", spec.group(0), [s.turn], source=s.text)
     if v.EXAM_CUE.search(low) and _FINDING.search(low) and not future and not test:
         b.add("exam", _key(low), [s.turn], source=s.text)
-    if _ASSESS.search(low) or future:
-        for m in list(v.DIAGNOSIS.finditer(low)) + list(v.DISEASE_WORD.finditer(low)):
-            clause = NEG_SCOPE.split(low[: m.start()])[-1]
-            negated = bool(re.search(r"\b(?:no|not|without|rule out|ruled out)\b", clause))
-            b.add("diagnosis", m.group(0), [s.turn], negated=negated, source=s.text)
+    assessing = _ASSESS.search(low) or future
+    found = list(v.DIAGNOSIS.finditer(low)) + (list(v.DISEASE_WORD.finditer(low)) if assessing else [])
+    for m in found:
+        clause = NEG_SCOPE.split(low[: m.start()])[-1]
+        negated = bool(re.search(r"\b(?:no|not|without|rule out|ruled out)\b", clause))
+        b.add("diagnosis", m.group(0), [s.turn], negated=negated, source=s.text)
 
 
 def _interval(m: re.Match[str]) -> str:
