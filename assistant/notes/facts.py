@@ -57,8 +57,10 @@ _ASSESS = re.compile(
 _FINDING = re.compile(
     r"\b(?:normal|clear|regular|tender\w*|swelling|swollen|murmur|crackles|rales|wheez\w*|rhonchi|"
     r"edema|erythema|redness|bruising|range of motion|strength|reflexes|pulses?|intact|decreased|"
-    r"pain (?:with|on)|positive|negative|effusion|lesion|rash|distended|soft|nontender)\b"
+    r"pain (?:with|on|to)|positive|negative|effusion|lesion|rash|distended|soft|nontender|appreciate|"
+    r"distention|jvd|unremarkable|full|limited|mild|moderate|severe)\b"
 )
+_ASKED = re.compile(r"(?:so |and |now )?(?:is it|does it|do you|can you|where|how|what|are you|did you)\b")
 _ONSET = re.compile(
     r"\b(?:(?:for|about|over|past|last|around|almost|nearly) (?:the )?(?:past |last )?)"
     r"((?:\d+|a|one|a couple of|a few|several) (?:days?|weeks?|months?|years?))|"
@@ -89,6 +91,7 @@ class _Builder:
         self.sents = sents
         self.facts: dict[tuple[str, str], Fact] = {}
         self.last_med: tuple[str, int] | None = None
+        self.in_exam = False  # between the doctor's "let's do your exam" and results or assessment
 
     def add(self, kind: Kind, name: str, turns: Iterable[int], **kw: object) -> Fact:
         key = (kind, name)
@@ -303,7 +306,13 @@ def _doctor_statements(b: _Builder, s: Sentence, low: str) -> None:
     spec = v.SPECIALTY.search(low)
     if spec and _REFER.search(low) and (future or "refer" in low):
         b.add("referral", spec.group(0), [s.turn], source=s.text)
-    if v.EXAM_CUE.search(low) and _FINDING.search(low) and not future and not test:
+    if re.search(r"\bexam\w*|\bphysical\b", low):
+        b.in_exam = True
+    elif test or _ASSESS.search(low) or "result" in low:
+        b.in_exam = False
+    finding = v.EXAM_CUE.search(low) and _FINDING.search(low)
+    windowed = b.in_exam and len(low.split()) >= 5 and _FINDING.search(low)
+    if (finding or windowed) and not future and not test and not _ASKED.match(low):
         b.add("exam", _key(low), [s.turn], source=s.text)
     assessing = _ASSESS.search(low) or future
     found = list(v.DIAGNOSIS.finditer(low)) + (list(v.DISEASE_WORD.finditer(low)) if assessing else [])
