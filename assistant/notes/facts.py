@@ -68,6 +68,9 @@ _ONSET = re.compile(
     r"\bsince ((?:yesterday|last \w+|this morning|\w+day|\d+ \w+ ago|the \w+))"
 )
 _ALLERGEN = re.compile(r"allergic to (?:the |any |some )?([a-z]+(?: [a-z]+)?)|([a-z]+) allerg")
+_ANSWER_ALLERGEN = re.compile(
+    r"(?:yes|yeah|yep|i am|i'm|just|only)?[,.]?\s*(?:i'm |i am )?(?:allergic to )?(?:the )?([a-z]{4,})"
+)
 _REACTION = re.compile(
     r"\b(?:hives|rash|swelling|anaphylaxis|itching|itchy|throat (?:closing|swelling|swell)|"
     r"trouble breathing|nausea|vomiting|upset stomach|diarrhea|welts|blisters)\b"
@@ -220,6 +223,9 @@ def _allergies(b: _Builder, s: Sentence, low: str) -> None:
         drugs = [name for _, _, name in drug_spans(TOKEN.findall(text))]
         m = _ALLERGEN.search(text)
         allergen = drugs[0] if drugs else (m.group(1) or m.group(2)) if m else ""
+        if not allergen and sent is not s:  # the answer names it: "yes, sulfa drugs give me a rash"
+            said = _ANSWER_ALLERGEN.match(text)
+            allergen = said.group(1) if said else ""
         if not allergen or allergen in ("any", "you", "i", "an", "your", "no", "are", "have", "the"):
             continue
         reaction_src = " ".join(x.text.lower() for x in b.sents if sent.turn <= x.turn <= sent.turn + 1)
