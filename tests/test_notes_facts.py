@@ -17,7 +17,8 @@ def test_new_medication_with_dose_route_frequency_and_duration() -> None:
     meds = facts(
         "Doctor: How are you feeling?\n"
         "Patient: My throat is killing me.\n"
-        "Doctor: I'm going to start you on amoxicillin 500 milligrams by mouth three times a day for ten days.\n",
+        "Doctor: I'm going to start you on amoxicillin 500 milligrams by mouth three times a day "
+        "for ten days.\n",
         "medication",
     )
     assert set(meds) == {"amoxicillin"}
@@ -58,7 +59,8 @@ def test_a_dose_without_correction_words_far_away_is_not_moved() -> None:
 def test_switch_stops_the_old_drug_and_starts_the_new_one() -> None:
     meds = facts(
         "Patient: I take lisinopril 10 milligrams every day.\n"
-        "Doctor: That cough may be the lisinopril. Let's switch lisinopril to losartan 50 milligrams daily.\n",
+        "Doctor: That cough may be the lisinopril. "
+        "Let's switch lisinopril to losartan 50 milligrams daily.\n",
         "medication",
     )
     assert meds["lisinopril"].details == {
