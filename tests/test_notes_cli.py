@@ -125,7 +125,8 @@ def test_stdin_json(tmp_path: Path) -> None:
     obj = json.loads(done.stdout)
     assert json_problems(obj) == []
     assert list(obj["sections"])[0] == "chief_complaint"
-    assert obj["stats"]["chunks"] == 1 and obj["stats"]["trimmed"] == 0
+    assert obj["stats"]["chunks"] == 0 and obj["stats"]["trimmed"] == 0  # demo model: written from facts
+    assert obj["written_from_facts"] and len(obj["evidence"]["plan"] if "plan" in obj["evidence"] else obj["evidence"]["assessment_and_plan"]) == len(obj["sections"]["assessment_and_plan"])
     assert isinstance(obj["flags"], list)
 
 

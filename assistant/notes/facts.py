@@ -60,6 +60,13 @@ _FINDING = re.compile(
     r"pain (?:with|on|to)|positive|negative|effusion|lesion|rash|distended|soft|nontender|appreciate|"
     r"distention|jvd|unremarkable|full|limited|mild|moderate|severe)\b"
 )
+_INSTRUCT = re.compile(r"(?:so |and |then |please |ok,? |okay,? )?(?:take|use|apply|try)\b")
+_ABOUT_PATIENT = re.compile(r"\b(?:you|your|you've|you're|he|she|patient)\b")
+_BODY_PAIN = re.compile(
+    r"\b(?:my|the|your|his|her) (?:(right|left) )?(knee|hip|back|neck|shoulder|elbow|wrist|ankle|foot|hand|"
+    r"arm|leg|head|stomach|chest|ear|throat|eye|tooth|jaw|toe|finger) (?:hurts|is hurting|has been hurting|"
+    r"is sore|is killing me|aches)"
+)
 _ASKED = re.compile(r"(?:so |and |now )?(?:is it|does it|do you|can you|where|how|what|are you|did you)\b")
 _ONSET = re.compile(
     r"\b(?:(?:for|about|over|past|last|around|almost|nearly) (?:the )?(?:past |last )?)"
@@ -110,6 +117,12 @@ class _Builder:
                 setattr(fact, attr, value)
         return fact
 
+    def onset(self, s: Sentence) -> str:
+        """When it started: said in this sentence, else elsewhere in the same turn."""
+        return _onset(s.text.lower()) or _onset(
+            " ".join(x.text.lower() for x in self.sents if x.turn == s.turn)
+        )
+
     def next_answer(self, s: Sentence) -> Sentence | None:
         """The first sentence of the next turn, when another speaker says it."""
         return next((n for n in self.sents if n.turn == s.turn + 1 and n.speaker != s.speaker), None)
@@ -155,8 +168,8 @@ def _medications(b: _Builder, s: Sentence, low: str) -> None:
             b.last_med = (b.last_med[0], s.turn)  # type: ignore[index]
         return
     action = next((a for pat, a in v.ACTIONS if re.search(pat, low)), "mentioned")
-    if s.question and action == "mentioned":
-        action = "mentioned"
+    if action == "mentioned" and s.speaker != "patient" and _INSTRUCT.match(low) and not s.question:
+        action = "start"  # "take ibuprofen 400 mg twice a day": an instruction, not a history
     for n, (start, end, name) in enumerate(spans):
         nxt = spans[n + 1][0] if n + 1 < len(spans) else len(tokens)
         prev = spans[n - 1][1] + 1 if n else 0
@@ -258,6 +271,12 @@ def _vitals(b: _Builder, s: Sentence, low: str) -> None:
 
 
 def _symptoms(b: _Builder, s: Sentence, low: str) -> None:
+    if s.speaker not in ("patient", "") and not s.question and not _ABOUT_PATIENT.search(low):
+        return  # "i see mild swelling": the doctor's finding, not a reported symptom
+    for m in _BODY_PAIN.finditer(low):
+        side = f"{m.group(1)} " if m.group(1) else ""
+        negated = bool(v.NEGATION.search(low[: m.start()].split(",")[-1]))
+        _add_symptom(b, f"{side}{m.group(2)} pain", [s.turn], negated, "" if negated else b.onset(s))
     found = list(v.SYMPTOM.finditer(low))
     if not found:
         return
@@ -278,7 +297,7 @@ def _symptoms(b: _Builder, s: Sentence, low: str) -> None:
         for m in found:
             _add_symptom(b, m.group(0), turns, negated, onset if not negated else "")
         return
-    onset = _onset(low)
+    onset = b.onset(s)
     for m in found:
         clause = NEG_SCOPE.split(low[: m.start()])[-1]
         negated = bool(v.NEGATION.search(" ".join(clause.split()[-6:])))
