@@ -67,6 +67,7 @@ _BODY_PAIN = re.compile(
     r"arm|leg|head|stomach|chest|ear|throat|eye|tooth|jaw|toe|finger) (?:hurts|is hurting|has been hurting|"
     r"is sore|is killing me|aches)"
 )
+_COMMAND = re.compile(r"(?:so |and |okay,? )?(?:show me|let me|let's|pull up|open)\b")
 _ASKED = re.compile(r"(?:so |and |now )?(?:is it|does it|do you|can you|where|how|what|are you|did you)\b")
 _ONSET = re.compile(
     r"\b(?:(?:for|about|over|past|last|around|almost|nearly) (?:the )?(?:past |last )?)"
@@ -326,7 +327,7 @@ def _doctor_statements(b: _Builder, s: Sentence, low: str) -> None:
     test = v.TEST.search(low)
     if test and future and _ORDER.search(low):
         b.add("order", test.group(0), [s.turn], source=s.text)
-    elif test and v.RESULT_CUE.search(low) and not future:
+    elif test and v.RESULT_CUE.search(low) and not future and not _COMMAND.match(low):
         b.add("result", _key(low), [s.turn], source=s.text, details={"test": test.group(0)})
     spec = v.SPECIALTY.search(low)
     if spec and _REFER.search(low) and (future or "refer" in low):

@@ -41,6 +41,11 @@ class Person:
 def infer_person(transcript: Transcript) -> Person:
     """He or she when the doctor's words make it clear; they otherwise."""
     counts: Counter[str] = Counter()
+    said = " ".join(t.text.lower() for t in transcript.turns if t.speaker != "patient")
+    stated = re.search(r"\b\d+[- ]year[- ]old (male|man|gentleman|boy|female|woman|lady|girl)\b", said)
+    if stated:
+        male = stated.group(1) in ("male", "man", "gentleman", "boy")
+        return Person("he", "his", "him") if male else Person("she", "her", "her")
     for turn in transcript.turns:
         if turn.speaker == "patient":
             continue
@@ -91,7 +96,10 @@ def third_person(text: str, person: Person, speaker: str) -> str:
             out.append(person.subject + " " + _verb(verb, person) + tail)
         elif low == first:
             nxt_word = words[i + 1].lower().rstrip(",.?!;:") if i + 1 < len(words) else ""
-            subject = speaker == "patient" or (nxt_word not in _OBJECT_NEXT and not tail)
+            prev_word = out[-1].lower().rstrip(",.?!;:") if out else ""
+            subject = speaker == "patient" or (
+                nxt_word not in _OBJECT_NEXT and prev_word not in _OBJECT_PREV and not tail
+            )
             if subject and not tail and i + 1 < len(words):
                 out.append(person.subject + tail)
                 j = i + 1
@@ -122,5 +130,10 @@ def third_person(text: str, person: Person, speaker: str) -> str:
 _OBJECT_NEXT = word_set(
     "to on in a an the some back up know about for with at out off over down into again that this any "
     "more less all"
+)
+_OBJECT_PREV = word_set(
+    "help let tell give see ask want get make send call refer put keep check examine for to with at on "
+    "about from of by thank bring take have need like show remind encourage advise start prescribe "
+    "schedule follow"
 )
 _CLAUSE = word_set("and but so that if when because since or then while as")

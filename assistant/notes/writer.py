@@ -51,8 +51,13 @@ _COMPLAINT = re.compile(
 )
 
 
+_OPENER = re.compile(
+    r"^(?:(?:so|and|okay|ok|alright|all right|well|now|but|um|uh)\b[,.]?\s+)+", re.IGNORECASE
+)
+
+
 def _cap(text: str) -> str:
-    text = text.strip()
+    text = _OPENER.sub("", text.strip()) or text.strip()
     text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "?", "!")) else f"{text}."
 
@@ -122,7 +127,10 @@ def write_sections(sents: list[Sentence], facts: list[Fact], person: Person) -> 
         for f in by_kind.get(kind, [])
         if kind != "medication" or f.details.get("action") != "mentioned"
     ]
-    out["plan"] = _dedupe(plan + _plan_sentences(sents, person, out["assessment"]))
+    said = {text for text, _ in out["assessment"]}
+    out["plan"] = [
+        st for st in _dedupe(plan + _plan_sentences(sents, person, out["assessment"])) if st[0] not in said
+    ]
     return out
 
 
