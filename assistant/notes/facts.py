@@ -13,6 +13,25 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.notes import vocab as v
+from assistant.notes.cues import (
+    ABOUT_PATIENT,
+    ALLERGEN,
+    ANSWER_ALLERGEN,
+    ASKED,
+    ASSESS,
+    BODY_PAIN,
+    COMMAND,
+    FINDING,
+    FOLLOW,
+    FUTURE,
+    INSTRUCT,
+    ONSET,
+    ORDER,
+    REACTION,
+    REFER,
+    VITAL_RANGE,
+    VITALS,
+)
 from assistant.notes.drugs import TOKEN, drug_spans
 from assistant.notes.text import Sentence, sentences
 from assistant.notes.transcript import Transcript
@@ -37,64 +56,6 @@ class Fact:
 
     def cite(self, turns: Iterable[int]) -> None:
         self.turns = tuple(sorted(set(self.turns) | set(turns)))
-
-
-_FUTURE = re.compile(
-    r"\b(?:i'm going to|i am going to|i'll|we'll|we will|let's|i want to|i'd like to|we're going to|"
-    r"i would like to|we need to|you'll need|you need to|i want you to|plan (?:is|to)|we can|i will)\b"
-)
-_ORDER = re.compile(r"\b(?:order\w*|get|schedule|repeat|check|send you for|obtain|draw|do)\b")
-_REFER = re.compile(r"\b(?:refer\w*|send you (?:to|over)|see (?:a|an|the)|consult\w*)\b")
-_FOLLOW = re.compile(
-    r"\b(?:follow[- ]?up|follow you up|come back|see you (?:back|again)?|return|recheck|check back|"
-    r"check in|next visit|see me)\b"
-)
-_ASSESS = re.compile(
-    r"\b(?:diagnos\w*|you have|you've got|consistent with|likely|probably|i think|i believe|sounds like|"
-    r"looks like|suspect\w*|assessment|impression|history of|problem|for your|regarding your|"
-    r"with regards? to|in terms of|due to|caused by|dealing with)\b"
-)
-_FINDING = re.compile(
-    r"\b(?:normal|clear|regular|tender\w*|swelling|swollen|murmur|crackles|rales|wheez\w*|rhonchi|"
-    r"edema|erythema|redness|bruising|range of motion|strength|reflexes|pulses?|intact|decreased|"
-    r"pain (?:with|on|to)|positive|negative|effusion|lesion|rash|distended|soft|nontender|appreciate|"
-    r"distention|jvd|unremarkable|full|limited|mild|moderate|severe)\b"
-)
-_INSTRUCT = re.compile(r"(?:so |and |then |please |ok,? |okay,? )?(?:take|use|apply|try)\b")
-_ABOUT_PATIENT = re.compile(r"\b(?:you|your|you've|you're|he|she|patient)\b")
-_BODY_PAIN = re.compile(
-    r"\b(?:my|the|your|his|her) (?:(right|left) )?(knee|hip|back|neck|shoulder|elbow|wrist|ankle|foot|hand|"
-    r"arm|leg|head|stomach|chest|ear|throat|eye|tooth|jaw|toe|finger) (?:hurts|is hurting|has been hurting|"
-    r"is sore|is killing me|aches)"
-)
-_COMMAND = re.compile(r"(?:so |and |okay,? )?(?:show me|let me|let's|pull up|open)\b")
-_ASKED = re.compile(r"(?:so |and |now )?(?:is it|does it|do you|can you|where|how|what|are you|did you)\b")
-_ONSET = re.compile(
-    r"\b(?:(?:for|about|over|past|last|around|almost|nearly) (?:the )?(?:past |last )?)"
-    r"((?:\d+|a|one|a couple of|a few|several) (?:days?|weeks?|months?|years?))|"
-    r"((?:\d+|a|one|a couple of|a few|several) (?:days?|weeks?|months?|years?) ago)|"
-    r"\bsince ((?:yesterday|last \w+|this morning|\w+day|\d+ \w+ ago|the \w+))"
-)
-_ALLERGEN = re.compile(r"allergic to (?:the |any |some )?([a-z]+(?: [a-z]+)?)|([a-z]+) allerg")
-_ANSWER_ALLERGEN = re.compile(
-    r"(?:yes|yeah|yep|i am|i'm|just|only)?[,.]?\s*(?:i'm |i am )?(?:allergic to )?(?:the )?([a-z]{4,})"
-)
-_REACTION = re.compile(
-    r"\b(?:hives|rash|swelling|anaphylaxis|itching|itchy|throat (?:closing|swelling|swell)|"
-    r"trouble breathing|nausea|vomiting|upset stomach|diarrhea|welts|blisters)\b"
-)
-_VITALS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("temperature", re.compile(r"\b(?:temperature|temp|fever)\b\D{0,25}?\b(\d{2,3}(?:\.\d)?)\b")),
-    ("blood pressure", re.compile(r"\b(?:blood pressure|bp)\b\D{0,30}?\b(\d{2,3}) ?(?:over|/) ?(\d{2,3})\b")),
-    ("heart rate", re.compile(r"\b(?:heart rate|pulse|hr)\b\D{0,20}?\b(\d{2,3})\b")),
-    ("respiratory rate",
-     re.compile(r"\b(?:respiratory rate|respirations|breathing rate)\b\D{0,20}?\b(\d{1,2})\b")),
-    ("oxygen saturation",
-     re.compile(r"\b(?:oxygen|o2|saturation|sats?|pulse ox\w*|spo2)\b\D{0,30}?\b(\d{2,3}) ?(?:%|percent)")),
-    ("weight", re.compile(r"\b(?:weigh\w*)\b\D{0,20}?\b(\d{2,3}(?:\.\d)?) ?(pounds|lbs|kilograms|kg)\b")),
-)  # fmt: skip
-_VITAL_RANGE = {"temperature": (90, 110), "heart rate": (30, 220), "respiratory rate": (6, 60),
-                "oxygen saturation": (60, 100), "weight": (2, 700), "blood pressure": (50, 260)}  # fmt: skip
 
 
 class _Builder:
@@ -169,7 +130,7 @@ def _medications(b: _Builder, s: Sentence, low: str) -> None:
             b.last_med = (b.last_med[0], s.turn)  # type: ignore[index]
         return
     action = next((a for pat, a in v.ACTIONS if re.search(pat, low)), "mentioned")
-    if action == "mentioned" and s.speaker != "patient" and _INSTRUCT.match(low) and not s.question:
+    if action == "mentioned" and s.speaker != "patient" and INSTRUCT.match(low) and not s.question:
         action = "start"  # "take ibuprofen 400 mg twice a day": an instruction, not a history
     for n, (start, end, name) in enumerate(spans):
         nxt = spans[n + 1][0] if n + 1 < len(spans) else len(tokens)
@@ -235,10 +196,10 @@ def _allergies(b: _Builder, s: Sentence, low: str) -> None:
     texts = [(s, low)] + ([(answer, answer.text.lower())] if answer else [])
     for sent, text in texts:
         drugs = [name for _, _, name in drug_spans(TOKEN.findall(text))]
-        m = _ALLERGEN.search(text)
+        m = ALLERGEN.search(text)
         allergen = drugs[0] if drugs else (m.group(1) or m.group(2)) if m else ""
         if not allergen and sent is not s:  # the answer names it: "yes, sulfa drugs give me a rash"
-            said = _ANSWER_ALLERGEN.match(text)
+            said = ANSWER_ALLERGEN.match(text)
             allergen = said.group(1) if said else ""
         if not allergen or allergen in ("any", "you", "i", "an", "your", "no", "are", "have", "the"):
             continue
@@ -248,16 +209,16 @@ def _allergies(b: _Builder, s: Sentence, low: str) -> None:
 
 
 def v_reaction(text: str) -> str:
-    m = _REACTION.search(text)
+    m = REACTION.search(text)
     return m.group(0) if m else ""
 
 
 def _vitals(b: _Builder, s: Sentence, low: str) -> None:
-    for name, pattern in _VITALS:
+    for name, pattern in VITALS:
         m = pattern.search(low)
         if not m:
             continue
-        lo, hi = _VITAL_RANGE[name]
+        lo, hi = VITAL_RANGE[name]
         if not lo <= float(m.group(1)) <= hi:
             continue
         if name == "blood pressure":
@@ -272,9 +233,9 @@ def _vitals(b: _Builder, s: Sentence, low: str) -> None:
 
 
 def _symptoms(b: _Builder, s: Sentence, low: str) -> None:
-    if s.speaker not in ("patient", "") and not s.question and not _ABOUT_PATIENT.search(low):
+    if s.speaker not in ("patient", "") and not s.question and not ABOUT_PATIENT.search(low):
         return  # "i see mild swelling": the doctor's finding, not a reported symptom
-    for m in _BODY_PAIN.finditer(low):
+    for m in BODY_PAIN.finditer(low):
         side = f"{m.group(1)} " if m.group(1) else ""
         negated = bool(v.NEGATION.search(low[: m.start()].split(",")[-1]))
         _add_symptom(b, f"{side}{m.group(2)} pain", [s.turn], negated, "" if negated else b.onset(s))
@@ -315,32 +276,32 @@ def _add_symptom(b: _Builder, name: str, turns: list[int], negated: bool, onset:
 
 
 def _onset(text: str) -> str:
-    m = _ONSET.search(text)
+    m = ONSET.search(text)
     return next((g for g in m.groups() if g), "") if m else ""
 
 
 def _doctor_statements(b: _Builder, s: Sentence, low: str) -> None:
-    future = bool(_FUTURE.search(low))
+    future = bool(FUTURE.search(low))
     interval = v.INTERVAL.search(low)
-    if _FOLLOW.search(low) and interval and future | bool(re.search(r"\bfollow", low)):
+    if FOLLOW.search(low) and interval and future | bool(re.search(r"\bfollow", low)):
         b.add("follow_up", _interval(interval), [s.turn], source=s.text)
     test = v.TEST.search(low)
-    if test and future and _ORDER.search(low):
+    if test and future and ORDER.search(low):
         b.add("order", test.group(0), [s.turn], source=s.text)
-    elif test and v.RESULT_CUE.search(low) and not future and not _COMMAND.match(low):
+    elif test and v.RESULT_CUE.search(low) and not future and not COMMAND.match(low):
         b.add("result", _key(low), [s.turn], source=s.text, details={"test": test.group(0)})
     spec = v.SPECIALTY.search(low)
-    if spec and _REFER.search(low) and (future or "refer" in low):
+    if spec and REFER.search(low) and (future or "refer" in low):
         b.add("referral", spec.group(0), [s.turn], source=s.text)
     if re.search(r"\bexam\w*|\bphysical\b", low):
         b.in_exam = True
-    elif test or _ASSESS.search(low) or "result" in low:
+    elif test or ASSESS.search(low) or "result" in low:
         b.in_exam = False
-    finding = v.EXAM_CUE.search(low) and _FINDING.search(low)
-    windowed = b.in_exam and len(low.split()) >= 5 and _FINDING.search(low)
-    if (finding or windowed) and not future and not test and not _ASKED.match(low):
+    finding = v.EXAM_CUE.search(low) and FINDING.search(low)
+    windowed = b.in_exam and len(low.split()) >= 5 and FINDING.search(low)
+    if (finding or windowed) and not future and not test and not ASKED.match(low):
         b.add("exam", _key(low), [s.turn], source=s.text)
-    assessing = _ASSESS.search(low) or future
+    assessing = ASSESS.search(low) or future
     found = list(v.DIAGNOSIS.finditer(low)) + (list(v.DISEASE_WORD.finditer(low)) if assessing else [])
     for m in found:
         clause = NEG_SCOPE.split(low[: m.start()])[-1]

@@ -12,12 +12,12 @@ import re
 from collections.abc import Iterable
 
 from assistant.notes import vocab as v
+from assistant.notes.cues import VITALS
 from assistant.notes.drugs import TOKEN, drug_spans
-from assistant.notes.facts import _VITALS
 from assistant.notes.grounding import normalize
 
 CATEGORIES = ("medications", "doses", "vitals", "allergies", "diagnoses", "follow_up")
-_FOLLOW = re.compile(r"\b(?:follow|return|come back|see (?:him|her|them|the patient|you)|recheck)\b")
+FOLLOW = re.compile(r"\b(?:follow|return|come back|see (?:him|her|them|the patient|you)|recheck)\b")
 _DOSE_UNITS = frozenset({"mg", "mcg", "g", "units", "ml"})
 
 
@@ -41,7 +41,7 @@ def reference_facts(reference: str) -> dict[str, set[str]]:
         f"{a} {b}" for a, b in zip(norm, norm[1:], strict=False) if a[0].isdigit() and b in _DOSE_UNITS
     }
     for sentence in re.split(r"(?<=[.!?\n])\s+", low):
-        for _name, pattern in _VITALS:
+        for _name, pattern in VITALS:
             for m in pattern.finditer(sentence):
                 facts["vitals"].add(m.group(1) if pattern.groups == 1 or not m.group(2).isdigit() else
                                     f"{m.group(1)} {m.group(2)}")  # fmt: skip
@@ -49,7 +49,7 @@ def reference_facts(reference: str) -> dict[str, set[str]]:
             if re.search(r"\bno known (?:drug )?allergies\b|\bnkda\b", sentence):
                 facts["allergies"].add("allergies")
             facts["allergies"].update(n for _, _, n in drug_spans(TOKEN.findall(sentence)))
-        if _FOLLOW.search(sentence):
+        if FOLLOW.search(sentence):
             facts["follow_up"].update(m.group(0) for m in v.INTERVAL.finditer(sentence))
     facts["diagnoses"] = {m.group(0) for m in v.DIAGNOSIS.finditer(low)}
     return facts
