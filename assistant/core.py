@@ -221,10 +221,17 @@ class AssistantCore:
         options: Any = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> ClinicalNote:
-        """A clinical note from a parsed transcript, on the local model only (blocking)."""
-        from assistant.notes import generate_note
+        """A clinical note from a parsed transcript, on the local model only (blocking).
 
-        return generate_note(transcript, self.ensure_ready(), options, progress=progress)
+        The network is blocked while it runs, whichever front-end calls it: the transcript never
+        leaves the device.
+        """
+        from assistant.notes import generate_note
+        from assistant.notes.offline import network_blocked
+
+        model = self.ensure_ready()
+        with network_blocked():
+            return generate_note(transcript, model, options, progress=progress)
 
     def conversations(self) -> ConversationStore:
         """The sealed conversation history of this data dir."""

@@ -1,4 +1,4 @@
-"""Note-mode evaluation on ACI-BENCH: ROUGE, structure validity, grounding flags, seconds per note.
+"""Note-mode evaluation on ACI-BENCH: ROUGE (whole and per section), fact recall, grounding, seconds.
 
 Runs the real note pipeline with the active local model (ASSISTANT_MODEL; default: the best installed,
 else the bundled SmolLM2-135M) over the sample's transcripts and scores each note against its reference.
@@ -9,6 +9,11 @@ else the bundled SmolLM2-135M) over the sample's transcripts and scores each not
 Two floors are scored in the same run for scale: the note with every section empty (headings only)
 and an extractive "lead" note (the first doctor turns under the headings). The grounding check is also
 run on the human reference notes, which measures its false-flag rate on paraphrase.
+
+Fact recall (assistant/notes/recall.py): of the medications, doses, vitals, allergies, diagnoses and
+follow-up intervals that the reference note states and the transcript contains, the share our note
+states. With the bundled demo model the note is written from the extracted facts (the product's
+behaviour for that model); `--model-writes` asks the model for every field instead (slow on CPU).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from assistant.notes.extract import ExtractOptions  # noqa: E402
 from assistant.notes.grounding import check_note  # noqa: E402
 from assistant.notes.note import ClinicalNote, generate_note  # noqa: E402
 from assistant.notes.offline import network_blocked  # noqa: E402
+from assistant.notes.recall import CATEGORIES, fact_recall  # noqa: E402
 from assistant.notes.render import json_problems, structure_problems, to_json, to_markdown, to_plain_text  # noqa: E402
 from assistant.notes.sections import FIELD_KEYS  # noqa: E402
 from assistant.notes.transcript import parse_transcript  # noqa: E402
@@ -37,6 +43,16 @@ from models import catalog  # noqa: E402
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "aci-bench"
 FIXTURE_DATA = ROOT / "tests" / "fixtures" / "aci"
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+SECTION_KEYS = ("chief_complaint", "history_of_present_illness", "review_of_systems", "physical_exam",
+                "results", "assessment_and_plan")  # fmt: skip
+_SECTION_WORDS = (  # reference heading words -> our section (first match wins)
+    ("CHIEF", "chief_complaint"), ("REVIEW", "review_of_systems"), ("EXAM", "physical_exam"),
+    ("VITAL", "physical_exam"), ("RESULT", "results"), ("ASSESSMENT", "assessment_and_plan"),
+    ("PLAN", "assessment_and_plan"), ("IMPRESSION", "assessment_and_plan"),
+    ("INSTRUCTION", "assessment_and_plan"), ("PROCEDURE", "assessment_and_plan"),
+    ("HISTORY", "history_of_present_illness"), ("HPI", "history_of_present_illness"),
+    ("MEDICATION", "history_of_present_illness"), ("ALLERG", "history_of_present_illness"),
+)  # fmt: skip
 ANCHORS = {  # published ROUGE-1 on ACI-BENCH-style notes (fractions), for the report
     "llama-3.2-1b_base": 0.346,
     "llama-3.2-1b_lora": 0.496,
@@ -65,6 +81,19 @@ def reference_statements(note: str) -> list[str]:
     return out
 
 
+def reference_sections(note: str) -> dict[str, str]:
+    """A reference note's text per our section, by its headings (unknown headings join the previous)."""
+    out: dict[str, list[str]] = {}
+    current = "history_of_present_illness"
+    for line in note.splitlines():
+        bare = line.strip(" •*-\t:")
+        if bare and bare.upper() == bare and len(bare) < 60 and any(ch.isalpha() for ch in bare):
+            current = next((key for word, key in _SECTION_WORDS if word in bare), current)
+            continue
+        out.setdefault(current, []).append(line)
+    return {key: "\n".join(lines) for key, lines in out.items() if "".join(lines).strip()}
+
+
 def lead_note(transcript_text: str, words: int = 250) -> ClinicalNote:
     """A no-model floor: the first `words` words the doctor says, as the HPI."""
     doctor = " ".join(ln.split(":", 1)[1] for ln in transcript_text.splitlines() if ln.startswith("Doctor:"))
@@ -83,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-items", type=int, default=4)
     parser.add_argument("--max-chars", type=int, default=160)
     parser.add_argument("--chunk-tokens", type=int, default=3072)
+    parser.add_argument("--model-writes", action="store_true", help="Ask the model for every field.")
     parser.add_argument(
         "--from-saved", type=Path, nargs="+", help="Summarize --save files of earlier runs; run nothing."
     )
@@ -111,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(load_settings())
         try:
             for index, case in enumerate(cases, 1):
-                rows.append({"model": model.name, **evaluate_case(case, model, options, scorer)})
+                rows.append(
+                    {"model": model.name, **evaluate_case(case, model, options, scorer, args.model_writes)}
+                )
                 row = rows[-1]
                 print(
                     f"[{index}/{len(cases)}] {row['file']}: rouge1 {row['rouge1']:.3f} valid {row['valid']} "
@@ -133,15 +165,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def evaluate_case(case: dict[str, str], model: Any, options: ExtractOptions, scorer: Any) -> dict[str, Any]:
+def evaluate_case(
+    case: dict[str, str], model: Any, options: ExtractOptions, scorer: Any, model_writes: bool = False
+) -> dict[str, Any]:
     transcript = parse_transcript(case["src"])
     started = time.perf_counter()
-    note = generate_note(transcript, model, options)
+    note = generate_note(transcript, model, options, model_writes=True if model_writes else None)
     seconds = time.perf_counter() - started
+    plain = to_plain_text(note)
+    ours = to_json(note)["sections"]
+    per_section = {
+        key: scorer.score(ref, "\n".join(ours.get(key, [])))["rouge1"].fmeasure
+        for key, ref in reference_sections(case["tgt"]).items()
+    }
+    recall = fact_recall(case["tgt"], transcript.text, plain)
+    evidenced = sum(bool(turns) for turns_list in note.evidence.values() for turns in turns_list)
     markdown = to_markdown(note)
     valid = not structure_problems(markdown) and not json_problems(to_json(note))
     valid_soap = not structure_problems(to_markdown(note, "soap"), "soap")
-    scores = scorer.score(case["tgt"], to_plain_text(note))
+    scores = scorer.score(case["tgt"], plain)
     empty = ClinicalNote(fields={key: () for key in FIELD_KEYS})
     ref_statements = reference_statements(case["tgt"])
     ref_flags = check_note({"reference": ref_statements}, transcript.text)
@@ -154,6 +196,10 @@ def evaluate_case(case: dict[str, str], model: Any, options: ExtractOptions, sco
             "rouge1"
         ].fmeasure,
         "statements": note.statements(),
+        "statements_with_evidence": evidenced,
+        "section_rouge1": per_section,
+        "fact_recall": {k: list(v) for k, v in recall.items()},
+        "fields_from_facts": len(note.from_facts),
         "flags": len(note.flags),
         "reference_statements": len(ref_statements),
         "reference_flags": len(ref_flags),
@@ -200,9 +246,38 @@ def summarize(
         "multi_chunk_notes": sum(r["chunks"] > 1 for r in rows),
         "repaired_reply_rate": round(sum(r["repaired"] for r in rows) / calls, 4) if calls else 0.0,
         "trimmed_prompts": sum(r["trimmed"] for r in rows),
+        "section_rouge1": {
+            key: round(statistics.fmean(vals), 4)
+            for key in SECTION_KEYS
+            if (vals := [r["section_rouge1"][key] for r in rows if key in r.get("section_rouge1", {})])
+        },
+        **_recall_summary(rows),
+        "evidence_rate": round(sum(r.get("statements_with_evidence", 0) for r in rows) / statements, 4)
+        if statements
+        else 0.0,
+        "fields_from_facts_per_note": mean("fields_from_facts")
+        if rows and "fields_from_facts" in rows[0]
+        else None,
         "floor_empty_note_rouge1": mean("empty_rouge1"),
         "floor_lead_note_rouge1": mean("lead_rouge1"),
         "published_rouge1": ANCHORS,
+    }
+
+
+def _recall_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fact recall per category and overall, pooled over cases (stated / eligible)."""
+    totals = {c: [0, 0] for c in CATEGORIES}
+    for row in rows:
+        for cat, (hit, eligible) in row.get("fact_recall", {}).items():
+            totals[cat][0] += hit
+            totals[cat][1] += eligible
+    hits, eligible = sum(t[0] for t in totals.values()), sum(t[1] for t in totals.values())
+    return {
+        "fact_recall": round(hits / eligible, 4) if eligible else None,
+        "fact_recall_by_category": {
+            c: {"stated": h, "eligible": e, "recall": round(h / e, 4) if e else None}
+            for c, (h, e) in totals.items()
+        },
     }
 
 

@@ -125,8 +125,24 @@ def test_stdin_json(tmp_path: Path) -> None:
     obj = json.loads(done.stdout)
     assert json_problems(obj) == []
     assert list(obj["sections"])[0] == "chief_complaint"
-    assert obj["stats"]["chunks"] == 1 and obj["stats"]["trimmed"] == 0
+    assert obj["stats"]["chunks"] == 0 and obj["stats"]["trimmed"] == 0  # demo model: written from facts
+    assert len(obj["written_from_facts"]) == 7
+    for key, statements in obj["sections"].items():
+        assert len(obj["evidence"][key]) == len(statements)
+    plan = obj["sections"]["assessment_and_plan"]
+    assert obj["evidence"]["assessment_and_plan"][plan.index("Start Ibuprofen 400 mg twice daily.")] == [3]
     assert isinstance(obj["flags"], list)
+
+
+@pytest.mark.slow
+def test_evidence_footnotes(tmp_path: Path) -> None:
+    done = run_note(["-", "--evidence"], stdin=VISIT.encode())
+    assert done.returncode == 0, done.stderr.decode()
+    markdown = done.stdout.decode()
+    assert structure_problems(markdown) == []
+    assert "Start Ibuprofen 400 mg twice daily.[^" in markdown
+    assert "turn 3. «Doctor: i see mild swelling . take ibuprofen 400 milligrams twice a day .»" in markdown
+    assert "[^" not in run_note(["-"], stdin=VISIT.encode()).stdout.decode()  # only when asked
 
 
 @pytest.mark.slow

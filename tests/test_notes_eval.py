@@ -80,4 +80,14 @@ def test_one_aci_case_with_the_bundled_model(tmp_path: Path) -> None:
     assert 0.0 < summary["rouge1"] < 1.0
     assert summary["floor_empty_note_rouge1"] < summary["floor_lead_note_rouge1"]
     row = json.loads(saved.read_text().splitlines()[0])
-    assert row["file"] == "D2N092-virtassist" and row["calls"] == 7
+    assert row["file"] == "D2N092-virtassist" and row["calls"] == 0  # demo model: written from facts
+    assert row["statements_with_evidence"] == row["statements"]
+    assert summary["fact_recall"] is not None and 0.0 <= summary["fact_recall"] <= 1.0
+    assert set(summary["fact_recall_by_category"]) == {
+        "medications",
+        "doses",
+        "vitals",
+        "allergies",
+        "diagnoses",
+        "follow_up",
+    }

@@ -56,7 +56,7 @@ TRANSCRIPTS = {
 def test_every_format_gives_a_complete_note(note_model: object, fmt: str) -> None:
     transcript = parse_transcript(TRANSCRIPTS[fmt])
     assert transcript.format == fmt
-    note = generate_note(transcript, note_model, SMALL)  # type: ignore[arg-type]
+    note = generate_note(transcript, note_model, SMALL, model_writes=True)  # type: ignore[arg-type]
     assert tuple(note.fields) == FIELD_KEYS
     assert note.stats.chunks == 1
     assert note.stats.calls == len(FIELD_KEYS)
@@ -64,7 +64,13 @@ def test_every_format_gives_a_complete_note(note_model: object, fmt: str) -> Non
     assert structure_problems(to_markdown(note)) == []
     assert structure_problems(to_markdown(note, "soap"), "soap") == []
     assert json_problems(json.loads(json.dumps(to_json(note)))) == []
-    assert all(len(s) <= 32 for v in note.fields.values() for s in v)
+    model_written = [s for k, v in note.fields.items() if k not in note.from_facts for s in v]
+    assert all(len(s) <= 32 for s in model_written)
+    assert all(
+        note.turns_for(k, i) or k not in note.from_facts
+        for k in FIELD_KEYS
+        for i in range(len(note.fields[k]))
+    )
     assert note.model == "smollm2-135m-instruct"
 
 
@@ -82,7 +88,9 @@ def test_transcript_longer_than_the_window_is_chunked_not_truncated(bundled_gguf
         assert total > window  # the premise: it cannot fit in one prompt
         budget = chunk_budget(model, SMALL)
         chunks_seen: list[int] = []
-        note = generate_note(transcript, model, SMALL, progress=lambda i, n: chunks_seen.append(n))
+        note = generate_note(
+            transcript, model, SMALL, progress=lambda i, n: chunks_seen.append(n), model_writes=True
+        )
     finally:
         model.close()
     assert note.stats.chunks >= 2 and chunks_seen and chunks_seen[0] == note.stats.chunks

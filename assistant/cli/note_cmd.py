@@ -48,6 +48,11 @@ def _write_private(path: Path, text: str) -> None:
     "--chunk-tokens", default=3072, show_default=True, help="Transcript tokens per chunk (long visits)."
 )
 @click.option("--seed", default=0, show_default=True, help="Sampling seed, for reproducible notes.")
+@click.option(
+    "--evidence",
+    is_flag=True,
+    help="Markdown: footnote each statement with the transcript turns it rests on.",
+)
 def note(
     file: str,
     as_json: bool,
@@ -57,11 +62,13 @@ def note(
     max_chars: int,
     chunk_tokens: int,
     seed: int,
+    evidence: bool,
 ) -> None:
     """Write a clinical note from the visit transcript in FILE (`-` reads standard input).
 
     Transcripts may use [doctor]/[patient] tags, Doctor:/Patient: prefixes, or plain text. Statements
-    whose numbers, doses, medications or findings are not in the transcript are flagged. Runs on the
+    whose numbers, doses, medications or findings are not in the transcript are flagged; --json gives
+    each statement's transcript turns, --evidence adds them as footnotes. Runs on the
     local model only: no remote planner, no network, even when ASSISTANT_REMOTE_URL is set.
 
     Example: assistant note visit.txt --format soap -o visit-note.md
@@ -86,7 +93,7 @@ def note(
     if as_json:
         text = json.dumps(to_json(result, note_format), ensure_ascii=False, indent=2) + "\n"
     else:
-        text = to_markdown(result, note_format)
+        text = to_markdown(result, note_format, evidence=evidence, transcript=transcript)
     if output is not None:
         _write_private(output, text)
         notice(f"note written to {output}")

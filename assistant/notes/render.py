@@ -8,6 +8,7 @@ from typing import Any
 
 from assistant.notes.note import ClinicalNote
 from assistant.notes.sections import EMPTY_MARKER, PROSE_FIELDS, NoteFormat, json_key, layout
+from assistant.notes.transcript import Transcript
 
 FLAG_MARK = "⚠"
 FOOTER_RULE = "---"
@@ -19,10 +20,47 @@ def _statement(note: ClinicalNote, key: str, text: str, annotate: bool) -> str:
     return f"{text} {FLAG_MARK} not in transcript: {', '.join(flag.unsupported)}" if flag else text
 
 
-def _section_body(note: ClinicalNote, keys: tuple[str, ...], fmt: NoteFormat, annotate: bool) -> str:
+class _Footnotes:
+    """Numbers statements' evidence as Markdown footnotes, in reading order."""
+
+    def __init__(self, note: ClinicalNote, transcript: Transcript | None) -> None:
+        self.note, self.transcript, self.lines = note, transcript, []
+
+    def mark(self, key: str, index: int, text: str) -> str:
+        turns = self.note.turns_for(key, index)
+        n = len(self.lines) + 1
+        if not turns:
+            self.lines.append(f"[^{n}]: no transcript turn found for this statement.")
+            return f"{text}[^{n}]"
+        quoted = ""
+        if self.transcript is not None:
+            quoted = " " + " ".join(
+                f"«{_clip(self.transcript.turns[t - 1].render())}»"
+                for t in turns
+                if t <= len(self.transcript.turns)
+            )
+        self.lines.append(
+            f"[^{n}]: turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))}.{quoted}"
+        )
+        return f"{text}[^{n}]"
+
+
+def _clip(text: str, most: int = 120) -> str:
+    return text if len(text) <= most else text[: most - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _section_body(
+    note: ClinicalNote,
+    keys: tuple[str, ...],
+    fmt: NoteFormat,
+    annotate: bool,
+    notes: _Footnotes | None = None,
+) -> str:
     blocks: list[str] = []
     for key in keys:
         statements = [_statement(note, key, s, annotate) for s in note.fields.get(key, ())]
+        if notes is not None:
+            statements = [notes.mark(key, i, s) for i, s in enumerate(statements)]
         if not statements:
             continue
         if key == "chief_complaint" and fmt == "soap":
@@ -34,13 +72,34 @@ def _section_body(note: ClinicalNote, keys: tuple[str, ...], fmt: NoteFormat, an
     return "\n\n".join(blocks) if blocks else EMPTY_MARKER
 
 
-def to_markdown(note: ClinicalNote, fmt: NoteFormat = "aci", *, annotate: bool = True) -> str:
-    """Every heading of the format, in order; empty sections say so; flagged statements are marked."""
-    parts = [f"## {heading}\n\n{_section_body(note, keys, fmt, annotate)}" for heading, keys in layout(fmt)]
+def to_markdown(
+    note: ClinicalNote,
+    fmt: NoteFormat = "aci",
+    *,
+    annotate: bool = True,
+    evidence: bool = False,
+    transcript: Transcript | None = None,
+) -> str:
+    """Every heading of the format, in order; empty sections say so; flagged statements are marked.
+
+    `evidence`: each statement gets a footnote with the transcript turns it rests on (quoted when
+    `transcript` is given).
+    """
+    notes = _Footnotes(note, transcript) if evidence else None
+    parts = [
+        f"## {heading}\n\n{_section_body(note, keys, fmt, annotate, notes)}" for heading, keys in layout(fmt)
+    ]
     text = "\n\n".join(parts) + "\n"
+    if notes is not None and notes.lines:
+        text += (
+            f"\n{FOOTER_RULE}\n\nEvidence (transcript turns, counted from 1):\n\n"
+            + "\n".join(notes.lines)
+            + "\n"
+        )
     if annotate and note.flags:
         text += (
-            f"\n{FOOTER_RULE}\n\n> {FLAG_MARK} Grounding check: {len(note.flags)} of {note.statements()} "
+            ("\n" if notes is not None and notes.lines else f"\n{FOOTER_RULE}\n")
+            + f"\n> {FLAG_MARK} Grounding check: {len(note.flags)} of {note.statements()} "
             "statements contain numbers, doses, medications or findings not found in the transcript. "
             "Verify them against the conversation before using this note.\n"
         )
@@ -63,10 +122,27 @@ def to_json(note: ClinicalNote, fmt: NoteFormat = "aci") -> dict[str, Any]:
             json_key(heading): [s for key in keys for s in note.fields.get(key, ())]
             for heading, keys in layout(fmt)
         },
+        "evidence": {
+            json_key(heading): [
+                list(note.turns_for(key, i)) for key in keys for i in range(len(note.fields.get(key, ())))
+            ]
+            for heading, keys in layout(fmt)
+        },
         "flags": [
             {"field": f.field, "statement": f.statement, "unsupported": list(f.unsupported)}
             for f in note.flags
         ],
+        "facts": [
+            {
+                "kind": f.kind,
+                "name": f.name,
+                "negated": f.negated,
+                "details": f.details,
+                "turns": list(f.turns),
+            }
+            for f in note.facts
+        ],
+        "written_from_facts": list(note.from_facts),
         "model": note.model,
         "demo_quality": note.demo_quality,
         "stats": stats,
