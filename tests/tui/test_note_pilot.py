@@ -10,6 +10,8 @@ import os
 import threading
 from typing import Any
 
+import pytest
+
 from assistant.config import Settings
 from assistant.notes.render import structure_problems
 from assistant.tui.app import AssistantApp
