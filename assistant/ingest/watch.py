@@ -106,7 +106,8 @@ def watch_paths(
     """Index `paths`, then follow them until `stop` is set; returns how many batches were applied.
 
     `ignore` lists folders whose events are dropped (the data dir, when it lies inside a root).
-    `on_start` gets the first pass's summary, `on_applied` each batch afterwards. Setting `stop`
+    `on_start` gets the first pass's summary, `on_applied` each batch that changed something
+    (`progress` hears from both). Setting `stop`
     ends the wait at once, or the batch in progress at its next file (what it stored is kept).
 
     Raises:
@@ -151,7 +152,9 @@ def watch_paths(
             if not changes:
                 continue
             changed = [_as_seen(path, aliases) for _change, path in changes]
-            summary = apply_changes(changed, roots, store, embedder, keyring, options=options, cancel=stop)
+            summary = apply_changes(
+                changed, roots, store, embedder, keyring, options=options, progress=progress, cancel=stop
+            )
             manifest.mark_synced(store, roots, watching=True)
             batches += 1
             s = summary
