@@ -7,81 +7,24 @@ import hashlib
 import json
 import os
 import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from assistant.cli.main import main
 from assistant.embedding import Embedder
 from assistant.ingest import manifest
-from assistant.ingest.readers import reader_for
-from assistant.ingest.watch import Applied, WatchOptions, watch_paths
-from tests.fixtures.ingest.helpers import expected_chunks, open_real_store
+from tests.fixtures.ingest.watching import CountingEmbedder, Watcher, matches, on_disk, settle
 
 pytestmark = pytest.mark.slow  # real model, real store, real watcher
-FAST = WatchOptions(debounce_ms=400, step_ms=100, tick_ms=100)  # short debounce for tests
-
-
-class CountingEmbedder:
-    """The real embedder; counts the texts it is asked to embed (to prove a rename embeds nothing)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.name, self.texts = inner, inner.name, 0
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts += len(texts)
-        return self.inner.embed(texts)
 
 
 @pytest.fixture(scope="module")
 def real_embedder() -> Embedder:
     return Embedder()
-
-
-class Watcher:
-    """watch_paths in a thread, as the CLI and the app run it."""
-
-    def __init__(self, home: Path, root: Path, embedder: CountingEmbedder) -> None:
-        _settings, self.keyring, self.store = open_real_store(home)
-        self.root, self.embedder = root, embedder
-        self.stop = threading.Event()
-        self.applied: list[Applied] = []
-        self.started = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        assert self.started.wait(300), self.error
-
-    def _run(self) -> None:
-        try:
-            watch_paths(
-                [str(self.root)],
-                self.store,
-                self.embedder,
-                self.keyring,
-                stop=self.stop,
-                watch=FAST,
-                on_start=lambda _s: self.started.set(),
-                on_applied=self.applied.append,
-            )
-        except BaseException as exc:  # surfaced by the test thread
-            self.error = exc
-            self.started.set()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(60)
-        assert not self.thread.is_alive()
-        self.store.close()
 
 
 @pytest.fixture
@@ -97,42 +40,6 @@ def watched(
     yield start
     for w in made:
         w.close()
-
-
-def on_disk(root: Path) -> dict[str, str]:
-    """path -> sha256 of what the indexer should hold: readable types, not hidden, not empty."""
-    out = {}
-    for path in root.rglob("*"):
-        rel = path.relative_to(root).parts
-        if path.is_file() and reader_for(path) and not any(p.startswith(".") for p in rel):
-            data = path.read_bytes()
-            if data.strip():
-                out[str(path)] = hashlib.sha256(data).hexdigest()
-    return out
-
-
-def matches(store: Any, root: Path) -> bool:
-    if manifest.JOURNAL_KEY in store.manifest_get_all():
-        return False  # a batch is being written
-    files = manifest.load(store)
-    want = on_disk(root)
-    if {f.path: f.sha256 for f in files.values()} != want:
-        return False
-    chunks = sum(f.chunks for f in files.values())
-    return store.count() == chunks == expected_chunks([Path(p) for p in want])
-
-
-def settle(w: Watcher, timeout: float = 120.0) -> None:
-    """Wait until the watcher has caught up with the folder (and stays caught up for a moment)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert w.error is None, w.error
-        if matches(w.store, w.root):
-            time.sleep(0.8)  # longer than a debounce: no batch still on its way
-            if matches(w.store, w.root):
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"store never matched {sorted(on_disk(w.root))}")
 
 
 def listed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
