@@ -64,10 +64,10 @@ def index(
         raise InputError(
             "--watch needs folders to follow.", "e.g. assistant index --watch ~/Documents/records"
         )
-    if max_size <= 0 or batch < 1 or debounce < 1:
-        raise InputError(
-            "--max-size, --batch and --debounce must be positive.", "e.g. --max-size 50 --batch 256"
-        )
+    if max_size <= 0 or batch < 1:
+        raise InputError("--max-size and --batch must be positive.", "e.g. --max-size 50 --batch 256")
+    if debounce < 1:
+        raise InputError("--debounce must be positive (milliseconds).", "e.g. --debounce 1600")
     from assistant.cli.session import open_keyring
     from encrypted_store import open_store
 
