@@ -151,18 +151,24 @@ def test_a_file_written_slowly_in_pieces(tmp_path: Path, watched: Callable[[Path
     assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_stop_marks_the_root_not_watching(
-    tmp_path: Path, watched: Callable[[Path], Watcher], capsys: Any, monkeypatch: Any
+def test_stop_marks_the_root_not_watching_and_nothing_is_in_clear(
+    tmp_path: Path, watched: Callable[[Path], Watcher], capsys: Any, monkeypatch: Any, isolated_home: Path
 ) -> None:
-    root = tmp_path / "records"
+    root = tmp_path / "records-Wisteria"
     root.mkdir()
-    (root / "a.md").write_text(note("Swimming lesson on Saturday."))
+    (root / "a.md").write_text(note("Swimming lesson on Saturday with Coach Okonkwo."))
     w = watched(root)
     settle(w)
     w.stop.set()
     w.thread.join(30)
     assert not w.thread.is_alive() and w.error is None
     check_list(root, capsys, monkeypatch, watching=False)
+    # the roots, their sync times and the files are sealed: neither the folder nor the text is on disk
+    assert [r.path for r in manifest.load_roots(w.store)] == [str(root)]  # control: it is recorded
+    raw = b"".join(p.read_bytes() for p in isolated_home.rglob("store.db*"))
+    assert len(raw) > 10_000
+    for needle in (str(root), "Wisteria", "Okonkwo", "last_sync"):
+        assert needle.encode() not in raw
     (root / "b.md").write_text(note("Piano lesson on Sunday."))
     time.sleep(1.0)
     assert not matches(w.store, root)  # control: nothing follows the folder after a stop
