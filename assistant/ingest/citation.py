@@ -12,9 +12,8 @@ def locate(meta: dict[str, Any]) -> str:
     parts: list[str] = []
     if kind == "email":
         subject = meta.get("subject") or meta.get("title")
-        parts.append(f'e-mail "{subject}"' if subject else "e-mail")
-        if meta.get("from"):
-            parts.append(f"from {meta['from']}")
+        sender = f" from {meta['from']}" if meta.get("from") else ""
+        parts.append((f'e-mail "{subject}"' if subject else "e-mail") + sender)
         if date:
             parts.append(date)
     elif kind == "calendar":

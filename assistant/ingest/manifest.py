@@ -166,7 +166,10 @@ class IndexedRoot:
 
 def load_roots(store: Store) -> list[IndexedRoot]:
     """The indexed roots, sorted by path (from the sealed roots entry)."""
-    value = store.manifest_get_all().get(ROOTS_KEY) or {}
+    return _roots(store.manifest_get_all().get(ROOTS_KEY))
+
+
+def _roots(value: dict[str, Any] | None) -> list[IndexedRoot]:
     roots = [
         IndexedRoot(
             str(r.get("path", "")),
@@ -174,7 +177,7 @@ def load_roots(store: Store) -> list[IndexedRoot]:
             int(r.get("files", 0)),
             bool(r.get("watching")),
         )
-        for r in value.get("roots", [])
+        for r in (value or {}).get("roots", [])
         if isinstance(r, dict) and r.get("path")
     ]
     return sorted(roots, key=lambda r: r.path)
@@ -183,11 +186,11 @@ def load_roots(store: Store) -> list[IndexedRoot]:
 def mark_synced(store: Store, paths: Sequence[str], *, watching: bool) -> list[IndexedRoot]:
     """Record that the index matches `paths` now; other roots keep their entries. Returns all roots."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    files = load(store).values()
-    roots = {r.path: r for r in load_roots(store)}
+    entries = store.manifest_get_all()  # one read (and decryption) for the files and the roots
+    files = [str(v["path"]) for k, v in entries.items() if k not in (JOURNAL_KEY, ROOTS_KEY) and "path" in v]
+    roots = {r.path: r for r in _roots(entries.get(ROOTS_KEY))}
     for path in paths:
-        count = sum(1 for f in files if under(f.path, [path]))
-        roots[path] = IndexedRoot(path, now, count, watching)
+        roots[path] = IndexedRoot(path, now, sum(1 for f in files if under(f, [path])), watching)
     store.manifest_put(ROOTS_KEY, {"roots": [r.to_value() for r in roots.values()]})
     return sorted(roots.values(), key=lambda r: r.path)
 
