@@ -38,8 +38,31 @@ def _p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10)[-1] if len(values) >= 2 else values[0]
 
 
+TOPICS = [
+    "the violin teacher moved the lesson to Wednesday",
+    "the roof gutter needs clearing before the autumn storms",
+    "grandmother's ninetieth birthday dinner is at the harbour restaurant",
+    "the passport renewal form needs two new photographs",
+    "the cat's vaccination booster is due at the vet in June",
+    "the allotment committee meets about the new water tap",
+    "the electric bike battery is under warranty until spring",
+    "the choir concert rehearsal is in the church hall",
+    "the tax return asks for the charity donation receipts",
+    "the kitchen tap drips and the plumber comes on Monday",
+    "the hiking boots go back to the shop for a refund",
+    "the chess club tournament starts with the first round at noon",
+    "the orthodontist wants a retainer check in three months",
+    "the sourdough starter needs feeding twice a day",
+    "the museum membership card expires at the end of the year",
+]
+
+
 def _note(i: int) -> str:
     return f"# Note {i}\n\nReminder {i}: the parcel locker code is {1000 + i * 37} until Friday.\n"
+
+
+def _written(i: int) -> str:
+    return f"# Reminder\n\nDo not forget: {TOPICS[i % len(TOPICS)]}.\n"
 
 
 def bench_watch(work: Path, embedder: Embedder, files: int, writes: int) -> dict[str, Any]:
@@ -73,11 +96,11 @@ def bench_watch(work: Path, embedder: Embedder, files: int, writes: int) -> dict
         time.sleep(0.5)
         applied.clear()
         t0 = time.perf_counter()
-        (folder / f"new-{i:03d}.md").write_text(_note(10_000 + i))
+        (folder / f"new-{i:03d}.md").write_text(_written(i))
         if not applied.wait(60):
             raise SystemExit(f"write {i} was not applied within 60 s")
         latencies.append(time.perf_counter() - t0)
-        query = embedder.embed([f"parcel locker code {1000 + (10_000 + i) * 37}"])
+        query = embedder.embed([TOPICS[i % len(TOPICS)]])
         found += any(f"new-{i:03d}.md" in h.record.meta["path"] for h in store.search(query, k=5)[0])
     stop.set()
     thread.join(60)

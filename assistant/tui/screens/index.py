@@ -183,6 +183,10 @@ class IndexScreen(Screen[None]):
                 else "Nothing is indexed yet. Press a to add a folder of records."
             )
 
+    def on_unmount(self) -> None:
+        if self._stop_watch is not None:  # the app is closing: let the watcher thread end too
+            self._stop_watch.set()
+
     def action_back(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
