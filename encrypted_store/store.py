@@ -187,7 +187,7 @@ class EncryptedStore:
         return out
 
     def export(self, ids: Sequence[str]) -> list[RecordIn]:
-        """Decrypted records with their vectors (unknown ids left out): moves a record without re-embedding."""
+        """Decrypted records with their vectors (unknown ids left out): to move one without re-embedding."""
         self._warnings = []
         rows = self.backend.fetch(tags=[self._tag(i) for i in ids])
         return [rec for row in rows if (rec := self._open(row)) is not None]
