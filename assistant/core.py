@@ -181,6 +181,34 @@ class AssistantCore:
             list(paths), store, embedder, self.keyring, options=options, progress=progress, cancel=cancel
         )
 
+    def watch(
+        self,
+        paths: Sequence[str],
+        on_start: Callable[[Any], None],
+        on_applied: Callable[[Any], None],
+        stop: threading.Event,
+    ) -> int:
+        """Index `paths`, then apply their changes as they happen until `stop` is set (blocking: run in
+        a worker); returns the batches applied. Raises as `index` does."""
+        from assistant.errors import ConfigError
+        from assistant.ingest.watch import watch_paths
+
+        embedder = self.embedder()
+        fresh = not self.settings.store_url and not self.settings.store_path.exists()
+        store = self.store(dim=embedder.dim if fresh else None)
+        if store is None:
+            raise ConfigError("This data dir has no keys yet.", "Run `assistant init` first.")
+        return watch_paths(
+            list(paths),
+            store,
+            embedder,
+            self.keyring,
+            stop=stop,
+            ignore=[str(self.settings.home)],
+            on_start=on_start,
+            on_applied=on_applied,
+        )
+
     def ask(
         self,
         question: str,

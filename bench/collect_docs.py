@@ -13,7 +13,17 @@ import re
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-ORDER = ["local_model", "encrypted_store", "index", "pipeline", "notes", "llamacpp_eviction", "kv_eviction", "gpu"]
+ORDER = [
+    "local_model",
+    "encrypted_store",
+    "index",
+    "index_watch",
+    "pipeline",
+    "notes",
+    "llamacpp_eviction",
+    "kv_eviction",
+    "gpu",
+]
 LINK = re.compile(r"\]\((?!https?://|#|bench/)([^)]+)\)")
 SUPERSEDED = "<!-- superseded -->"
 HEADING = re.compile(r"^(#+) ")

@@ -7,6 +7,7 @@ sealing + CKKS block encryption, store = SQLite and the rest of the store's work
 the no-change re-run against the first run. The embedding model is loaded before timing starts.
 
     .venv/bin/python bench/index.py --chunks 5000 --json [--runs 3] [--keep DIR]
+    .venv/bin/python bench/index.py --watch-ocr --writes 15 --pages 6 --json   (watcher and OCR)
 """
 
 from __future__ import annotations
@@ -240,7 +241,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--runs", type=int, default=1, help="Fresh index + re-run pairs; medians reported.")
     parser.add_argument("--keep", type=Path, default=None, help="Work folder to keep (default: a temp dir).")
     parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--watch-ocr", action="store_true", help="Measure the watcher and OCR instead (bench/index_watch.py)."
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.watch_ocr:
+        from index_watch import main as watch_main  # bench/ is the script's folder
+
+        return watch_main(rest + (["--json"] if args.json else []))
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     result = run(args.chunks, args.runs, args.keep)
     if args.json:
         print(json.dumps(result, indent=2))

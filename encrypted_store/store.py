@@ -186,6 +186,12 @@ class EncryptedStore:
                 out.append(Record(rec.id, rec.text, rec.doc, rec.meta))
         return out
 
+    def export(self, ids: Sequence[str]) -> list[RecordIn]:
+        """Decrypted records with their vectors (unknown ids left out): to move one without re-embedding."""
+        self._warnings = []
+        rows = self.backend.fetch(tags=[self._tag(i) for i in ids])
+        return [rec for row in rows if (rec := self._open(row)) is not None]
+
     def count(self) -> int:
         return int(self.backend.info()["count"])
 

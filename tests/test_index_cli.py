@@ -37,12 +37,12 @@ def test_index_list_rerun_forget(
     initialized: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     corpus = Path(shutil.copytree(SAMPLES / "medical", tmp_path / "medical"))
-    (corpus / "scan.png").write_bytes(b"\x89PNG\r\n")
+    (corpus / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
     code, out, _ = run_cli(["index", str(corpus), "--json"], capsys)
     assert code == 0
     summary = json.loads(out)
     assert (summary["files_seen"], summary["files_indexed"], summary["chunks_added"]) == (5, 4, 6)
-    assert summary["skipped"] == [{"path": str(corpus / "scan.png"), "reason": "unsupported type .png"}]
+    assert summary["skipped"] == [{"path": str(corpus / "clip.mp4"), "reason": "unsupported type .mp4"}]
     assert set(summary["stages"]) == {"read", "embed", "store"} and summary["seconds"] > 0
 
     code, out, _ = run_cli(["index", "--list", "--json"], capsys)
@@ -50,6 +50,8 @@ def test_index_list_rerun_forget(
     assert code == 0 and listed["chunks"] == 6
     names = sorted(Path(f["path"]).name for f in listed["files"])
     assert names == sorted(p.name for p in corpus.iterdir() if p.suffix in (".txt", ".md"))
+    (root,) = listed["roots"]  # the folder, when the index last matched it, not being watched
+    assert (root["path"], root["files"], root["watching"]) == (str(corpus), 4, False) and root["last_sync"]
 
     code, out, _ = run_cli(["index", str(corpus), "--json"], capsys)
     again = json.loads(out)
@@ -63,7 +65,7 @@ def test_index_list_rerun_forget(
 
     code, out, _ = run_cli(["index", str(corpus)], capsys)  # human summary; the forgotten file comes back
     assert code == 0 and out.startswith("Indexed 1 file(s), 1 chunk(s) added")
-    assert "1 x unsupported type .png" in out
+    assert "1 x unsupported type .mp4" in out
 
 
 @pytest.mark.parametrize(
@@ -74,6 +76,9 @@ def test_index_list_rerun_forget(
         (["index", "/no/such/folder/at/all"], "No such file or folder: /no/such/folder/at/all"),
         (["index", "--forget", "/never/indexed"], "Nothing indexed at /never/indexed"),
         (["index", ".", "--max-size", "0"], "--max-size and --batch must be positive"),
+        (["index", "--watch", "--forget", "/x"], "--watch needs folders to follow"),
+        (["index", "--list", "--watch"], "--list cannot be combined"),
+        (["index", ".", "--watch", "--debounce", "0"], "--debounce must be positive"),
     ],
 )
 def test_user_errors_have_a_next_step(

@@ -43,6 +43,15 @@ def _os_reason(exc: OSError) -> str:
     return f"unreadable: {exc.strerror or type(exc).__name__}"
 
 
+def hidden_under(path: str, roots: Sequence[str]) -> bool:
+    """Is `path` a dot name, or inside one, below the root that holds it? (The walk leaves those out.)"""
+    for root in roots:
+        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            rest = path[len(root.rstrip(os.sep)) + 1 :]
+            return any(part.startswith(".") for part in rest.split(os.sep) if part)
+    return False
+
+
 def check_roots(paths: Sequence[str | Path]) -> list[str]:
     """Absolute roots; a path that does not exist at all is the user's mistake, not a skip."""
     roots = []

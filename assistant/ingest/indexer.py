@@ -4,25 +4,37 @@
 files (by SHA-256 of their content, plus the chunking and model settings) are read into the store;
 files that vanished or can no longer be read lose their chunks. Files are written in batches, each
 guarded by a journal entry in the manifest (see `manifest.recover`), so a kill at any point leaves a
-consistent store and the next run carries on.
+consistent store and the next run carries on. `apply_changes` is the watcher's path: the same reads
+and batches for the paths that changed, with deletions inside the journaled batch. A file whose
+content is already indexed under a vanished path (a rename) moves: its vectors are reused, and so
+are those of unchanged chunks of an edited file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
 from assistant.errors import Cancelled
 from assistant.ingest import embedder_check, manifest
 from assistant.ingest.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, chunk_document
-from assistant.ingest.discover import DEFAULT_MAX_BYTES, check_roots, discover, read_bytes
+from assistant.ingest.discover import (
+    DEFAULT_MAX_BYTES,
+    Candidate,
+    check_roots,
+    discover,
+    hidden_under,
+    normalize,
+    read_bytes,
+)
 from assistant.ingest.manifest import DocKeys, IndexedFile, KeyringLike
 from assistant.ingest.readers import SkipFile, read_document
 from assistant.ingest.types import Chunk, Skipped
@@ -73,8 +85,10 @@ class IndexSummary:
     files_unchanged: int = 0
     files_removed: int = 0
     files_recovered: int = 0  # rolled back from a run that was killed mid-batch
+    files_moved: int = 0  # renamed or moved: records moved, nothing re-embedded
     chunks_added: int = 0
     chunks_removed: int = 0
+    chunks_reused: int = 0  # vectors taken over from the file's previous version or old path
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "embed": 0.0, "store": 0.0})
@@ -87,10 +101,12 @@ class IndexSummary:
             "files_unchanged": self.files_unchanged,
             "files_removed": self.files_removed,
             "files_recovered": self.files_recovered,
+            "files_moved": self.files_moved,
             "files_skipped": len(self.skipped),
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
+            "chunks_reused": self.chunks_reused,
             "seconds": round(self.seconds, 3),
             "stages": {k: round(v, 3) for k, v in self.stages.items()},
         }
@@ -101,6 +117,12 @@ class _Pending:
     entry: IndexedFile
     chunks: list[Chunk]
     replaces: bool  # an older version of the file is in the store
+    previous: IndexedFile | None = None  # that older version
+    moved_from: IndexedFile | None = None  # a vanished file with the same content (a rename)
+
+
+class _Exporter(Protocol):
+    def export(self, ids: Sequence[str]) -> list[RecordIn]: ...
 
 
 def fingerprint(embedder: EmbedderLike, options: IndexOptions) -> str:
@@ -130,6 +152,9 @@ class _Run:
         self.fingerprint = fingerprint(embedder, options)
         self.batch: list[_Pending] = []
         self.batch_chunks = 0
+        self.gone: list[IndexedFile] = []  # removals that go into the next journaled batch
+        self.missing: dict[str, list[IndexedFile]] = {}  # vanished files by content hash: rename sources
+        self.moved: set[str] = set()  # docs of vanished files a rename took over
         self.files_total = 0
         self.files_done = 0
 
@@ -159,15 +184,65 @@ class _Run:
         entry = IndexedFile(
             self.doc_key(path), path, sha, len(data), len(chunks), doc.source, now, self.fingerprint
         )
-        return _Pending(entry, chunks, replaces=known is not None)
+        moved = None
+        if known is None and self.missing.get(sha):
+            moved = self.missing[sha].pop()  # same content under a path that is gone: a rename
+            self.moved.add(moved.doc)
+        return _Pending(entry, chunks, replaces=known is not None, previous=known, moved_from=moved)
+
+    def consider(self, item: Candidate | Skipped, known: dict[str, IndexedFile], live: set[str]) -> None:
+        """Read one discovered file into the batch (or count it unchanged or skipped); flush when full."""
+        summary = self.summary
+        summary.files_seen += 1
+        self.files_done += 1
+        if isinstance(item, Skipped):
+            summary.skipped.append(item)
+            return
+        t0 = time.perf_counter()
+        result = self.read(item.path, known.get(self.doc_key(item.path)))
+        summary.stages["read"] += time.perf_counter() - t0
+        if isinstance(result, Skipped):
+            summary.skipped.append(result)
+        elif result is None:
+            summary.files_unchanged += 1
+            live.add(item.path)
+        else:
+            live.add(item.path)
+            self.batch.append(result)
+            self.batch_chunks += len(result.chunks)
+            if self.batch_chunks >= self.options.batch_chunks:
+                self.flush()
+        self.tell(item.path)
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Embeddings for `texts`, reusing the stored vectors of identical chunk texts of the batch's
+        previous versions and rename sources (same model and chunking), embedding only the rest."""
+        old = [
+            e
+            for p in self.batch
+            for e in (p.previous, p.moved_from)
+            if e is not None and e.fingerprint == self.fingerprint
+        ]
+        known: dict[str, np.ndarray] = {}
+        if old and hasattr(self.store, "export"):
+            ids = [record_id(e.doc, e.sha256, i) for e in old for i in range(e.chunks)]
+            known = {r.text: np.asarray(r.vector) for r in cast(_Exporter, self.store).export(ids)}
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            known.update(zip(todo, self.embedder.embed(todo), strict=True))
+        self.summary.chunks_reused += sum(1 for t in texts if t not in todo)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.store.dim), np.float32)
 
     def flush(self) -> None:
-        """Embed and write the batch: journal, old chunks out, new chunks in, manifest, journal off."""
-        if not self.batch:
+        """Embed and write the batch: journal, old chunks out, new chunks in, manifest, journal off.
+
+        Renamed files' old entries and the removals in `gone` are part of the same journaled batch.
+        """
+        if not self.batch and not self.gone:
             return
         texts = [c.text for p in self.batch for c in p.chunks]
         t0 = time.perf_counter()
-        vectors = self.embedder.embed(texts)
+        vectors = self._vectors(texts)
         t1 = time.perf_counter()
         records, row = [], 0
         for item in self.batch:
@@ -175,20 +250,33 @@ class _Run:
                 rid = record_id(item.entry.doc, item.entry.sha256, chunk.index)
                 records.append(RecordIn(rid, chunk.text, vectors[row], item.entry.doc, chunk.store_meta()))
                 row += 1
-        manifest.begin_batch(self.store, [p.entry.doc for p in self.batch])
+        moved = [p.moved_from for p in self.batch if p.moved_from is not None]
+        docs = [p.entry.doc for p in self.batch] + [e.doc for e in moved + self.gone]
+        manifest.begin_batch(self.store, docs)
         for item in self.batch:
             if item.replaces:
                 self.summary.chunks_removed += self.store.delete_doc(item.entry.doc)
-        self.store.add(records)
+        for entry in moved + self.gone:
+            self.summary.chunks_removed += manifest.remove(self.store, entry)
+        if records:
+            self.store.add(records)
         for item in self.batch:
             self.store.manifest_put(item.entry.doc, item.entry.to_value())
         manifest.end_batch(self.store)
         self.summary.stages["embed"] += t1 - t0
         self.summary.stages["store"] += time.perf_counter() - t1
-        self.summary.files_indexed += len(self.batch)
+        self.summary.files_indexed += len(self.batch) - len(moved)
+        self.summary.files_moved += len(moved)
+        self.summary.files_removed += len(self.gone)
         self.summary.chunks_added += len(records)
-        self.batch, self.batch_chunks = [], 0
+        self.batch, self.batch_chunks, self.gone = [], 0, []
         self.tell()
+
+    def expect_missing(self, known: dict[str, IndexedFile], present: set[str], scope: Sequence[str]) -> None:
+        """Files indexed under `scope` that are no longer there: a new file with one's content is a rename."""
+        for entry in known.values():
+            if entry.path not in present and manifest.under(entry.path, scope):
+                self.missing.setdefault(entry.sha256, []).append(entry)
 
 
 def index_paths(
@@ -219,37 +307,75 @@ def index_paths(
     found = list(discover(roots))
     summary.stages["read"] += time.perf_counter() - t0
     run.files_total = len(found)
+    run.expect_missing(known, {c.path for c in found if isinstance(c, Candidate)}, roots)
     live: set[str] = set()
     for item in found:
         if _stopped(cancel):
             raise Cancelled("Indexing stopped.", "Run the same command again to continue where it stopped.")
-        summary.files_seen += 1
-        run.files_done += 1
-        if isinstance(item, Skipped):
-            summary.skipped.append(item)
-            continue
-        t0 = time.perf_counter()
-        result = run.read(item.path, known.get(run.doc_key(item.path)))
-        summary.stages["read"] += time.perf_counter() - t0
-        if isinstance(result, Skipped):
-            summary.skipped.append(result)
-        elif result is None:
-            summary.files_unchanged += 1
-            live.add(item.path)
-        else:
-            live.add(item.path)
-            run.batch.append(result)
-            run.batch_chunks += len(result.chunks)
-            if run.batch_chunks >= run.options.batch_chunks:
-                run.flush()
-        run.tell(item.path)
+        run.consider(item, known, live)
     run.flush()
     t0 = time.perf_counter()
     for entry in known.values():
-        if entry.path not in live and manifest.under(entry.path, roots):
-            summary.chunks_removed += store.delete_doc(entry.doc)
-            store.manifest_delete(entry.doc)
+        if entry.path not in live and entry.doc not in run.moved and manifest.under(entry.path, roots):
+            summary.chunks_removed += manifest.remove(store, entry)
             summary.files_removed += 1
+    manifest.mark_synced(store, roots, watching=False)
     summary.stages["store"] += time.perf_counter() - t0
     summary.seconds = time.perf_counter() - run.started
     return summary
+
+
+def apply_changes(
+    changed: Sequence[str],
+    roots: Sequence[str],
+    store: Store,
+    embedder: EmbedderLike,
+    keyring: KeyringLike,
+    *,
+    options: IndexOptions | None = None,
+    progress: Callable[[IndexProgress], None] | None = None,
+    cancel: CancelLike | None = None,
+) -> IndexSummary:
+    """Bring the index in line with `changed` paths under `roots`: files or folders created, edited,
+    renamed or deleted (what a file watcher reports). Paths that still exist are indexed as
+    `index_paths` would; indexed files at or under a changed path that is gone are removed, or moved
+    when a new path has their content. Removals go into the journaled batches.
+
+    Raises:
+        Cancelled: `cancel` was set; what was stored so far is consistent (the rest waits for the
+            next run). StoreError, ModelError: from the store or the embedder.
+    """
+    run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel)
+    summary = run.summary
+    known = manifest.load(store)
+    summary.files_recovered, summary.chunks_removed = manifest.recover(store, known)
+    scope = _outermost(
+        p for p in map(normalize, changed) if manifest.under(p, roots) and not hidden_under(p, roots)
+    )
+    t0 = time.perf_counter()
+    found = list(discover([p for p in scope if os.path.lexists(p)]))
+    summary.stages["read"] += time.perf_counter() - t0
+    run.files_total = len(found)
+    run.expect_missing(known, {c.path for c in found if isinstance(c, Candidate)}, scope)
+    live: set[str] = set()
+    for item in found:
+        if _stopped(cancel):
+            raise Cancelled("Watching stopped.", "Index the folder again to pick up what changed since.")
+        run.consider(item, known, live)
+    run.gone = [
+        e
+        for e in known.values()
+        if e.path not in live and e.doc not in run.moved and manifest.under(e.path, scope)
+    ]
+    run.flush()
+    summary.seconds = time.perf_counter() - run.started
+    return summary
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    """Sorted paths without those inside another one of them (a folder covers what is in it)."""
+    out: list[str] = []
+    for path in sorted(set(paths), key=lambda p: p.split(os.sep)):  # a folder right before its contents
+        if not out or not manifest.under(path, [out[-1]]):
+            out.append(path)
+    return out

@@ -4,21 +4,24 @@ Manifest keys are HMACs of the file path (`doc_key`), so the store host never se
 value holds the path, content hash and chunk count. While a batch of files is being written, a
 journal entry names its documents: if the process dies before the batch is done, the next run
 removes whatever part of that batch reached the store (`recover`), so a kill never leaves stray or
-half-indexed files behind.
+half-indexed files behind. The roots that were indexed or watched, and when each was last in sync,
+are one more sealed entry (`load_roots`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from encrypted_store.api import Store
 
 JOURNAL_KEY = "indexer/journal"
+ROOTS_KEY = "indexer/roots"
 DOC_KEY_PURPOSE = "doc-key"
 
 
@@ -82,7 +85,7 @@ def load(store: Store) -> dict[str, IndexedFile]:
     return {
         key: IndexedFile.from_value(key, value)
         for key, value in store.manifest_get_all().items()
-        if key != JOURNAL_KEY and "path" in value
+        if key not in (JOURNAL_KEY, ROOTS_KEY) and "path" in value
     }
 
 
@@ -114,6 +117,17 @@ def recover(store: Store, done: dict[str, IndexedFile] | None = None) -> tuple[i
     return len(docs), chunks
 
 
+def remove(store: Store, entry: IndexedFile) -> int:
+    """Take one indexed file out of the store: its chunks, then its manifest entry; returns the chunks.
+
+    The one per-document removal path: `forget`, a run that finds a file gone, and the watcher's
+    deletions and renames all come through here.
+    """
+    chunks = store.delete_doc(entry.doc)
+    store.manifest_delete(entry.doc)
+    return chunks
+
+
 def under(path: str, roots: Sequence[str]) -> bool:
     """Is `path` one of `roots` or inside one of them?"""
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
@@ -124,6 +138,64 @@ def forget(store: Store, roots: Sequence[str]) -> tuple[list[IndexedFile], int]:
     gone = [f for f in load(store).values() if under(f.path, roots)]
     chunks = 0
     for item in gone:
-        chunks += store.delete_doc(item.doc)
-        store.manifest_delete(item.doc)
+        chunks += remove(store, item)
+    listed = load_roots(store)
+    kept = [r for r in listed if not under(r.path, roots)]
+    if len(kept) < len(listed):
+        store.manifest_put(ROOTS_KEY, {"roots": [r.to_value() for r in kept]})
     return gone, chunks
+
+
+@dataclass(frozen=True)
+class IndexedRoot:
+    """A folder or file the user indexed or watches, and when the index last matched it."""
+
+    path: str
+    last_sync: str  # ISO time, UTC
+    files: int  # indexed files under it at that time
+    watching: bool  # a watcher was following it (stays true after a kill until the next run)
+
+    def to_value(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "last_sync": self.last_sync,
+            "files": self.files,
+            "watching": self.watching,
+        }
+
+
+def load_roots(store: Store) -> list[IndexedRoot]:
+    """The indexed roots, sorted by path (from the sealed roots entry)."""
+    return _roots(store.manifest_get_all().get(ROOTS_KEY))
+
+
+def _roots(value: dict[str, Any] | None) -> list[IndexedRoot]:
+    roots = [
+        IndexedRoot(
+            str(r.get("path", "")),
+            str(r.get("last_sync", "")),
+            int(r.get("files", 0)),
+            bool(r.get("watching")),
+        )
+        for r in (value or {}).get("roots", [])
+        if isinstance(r, dict) and r.get("path")
+    ]
+    return sorted(roots, key=lambda r: r.path)
+
+
+def mark_synced(store: Store, paths: Sequence[str], *, watching: bool) -> list[IndexedRoot]:
+    """Record that the index matches `paths` now; other roots keep their entries. Returns all roots."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    entries = store.manifest_get_all()  # one read (and decryption) for the files and the roots
+    files = [str(v["path"]) for k, v in entries.items() if k not in (JOURNAL_KEY, ROOTS_KEY) and "path" in v]
+    roots = {r.path: r for r in _roots(entries.get(ROOTS_KEY))}
+    for path in paths:
+        roots[path] = IndexedRoot(path, now, sum(1 for f in files if under(f, [path])), watching)
+    store.manifest_put(ROOTS_KEY, {"roots": [r.to_value() for r in roots.values()]})
+    return sorted(roots.values(), key=lambda r: r.path)
+
+
+def stop_watching(store: Store, paths: Sequence[str]) -> None:
+    """A watcher stopped cleanly: its roots keep their last sync time and lose the watching mark."""
+    roots = [replace(r, watching=False) if r.path in paths else r for r in load_roots(store)]
+    store.manifest_put(ROOTS_KEY, {"roots": [r.to_value() for r in roots]})

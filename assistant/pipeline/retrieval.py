@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from assistant.ingest.citation import locate
 from assistant.pipeline.types import Source
 
 SNIPPET_CHARS = 240
@@ -45,7 +46,9 @@ class Retrieved:
     def source(self) -> Source:
         path = str(self.meta.get("path", ""))
         snippet = " ".join(self.text.split())[:SNIPPET_CHARS]
-        return Source(self.id, path, snippet, round(float(self.score), 4))
+        page = self.meta.get("page")
+        where, ocr = locate(self.meta), bool(self.meta.get("ocr"))
+        return Source(self.id, path, snippet, round(float(self.score), 4), page=page, where=where, ocr=ocr)
 
 
 def merge(hit_lists: Sequence[Sequence[Any]], k: int) -> list[Retrieved]:

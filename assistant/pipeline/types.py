@@ -12,6 +12,9 @@ class Source:
     path: str
     snippet: str
     score: float
+    page: int | None = None  # the PDF or scan page of the passage
+    where: str = ""  # the page, or the message (subject, sender, date) or event it is in
+    ocr: bool = False  # recognised from a scan: may hold recognition errors
 
 
 @dataclass(frozen=True)

@@ -76,3 +76,47 @@ def test_index_a_folder_then_answer_with_sources(
 
     monkeypatch.setattr(IndexScreen, "_progress", spy)
     asyncio.run(scenario())
+
+
+def test_watch_a_folder_from_the_index_screen(
+    settings: Settings, keyfile: Any, small_model: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    (folder / "dentist.md").write_text(RECORDS["dentist.md"], encoding="utf-8")
+
+    async def scenario() -> None:
+        app = AssistantApp(settings, keyring=keyfile, model=small_model, params=SamplingParams(max_tokens=8))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
+            await pilot.press("f3")
+            await wait_until(pilot, lambda: isinstance(app.screen, IndexScreen))
+            screen = app.screen
+            await pilot.press("w")
+            await wait_until(pilot, lambda: isinstance(app.screen, PathModal))
+            app.screen.query_one("#path-input").value = str(folder)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: screen.watching and len(screen.files) == 1, timeout=SLOW)
+            assert screen.applied and screen.applied[0].startswith("first pass: 1 indexed")
+
+            (folder / "garden.md").write_text(RECORDS["garden.md"], encoding="utf-8")
+            await wait_until(pilot, lambda: len(screen.files) == 2, timeout=SLOW)
+            assert "1 indexed" in screen.applied[-1]
+            applied = screen.query_one("#index-applied")
+            assert "1 indexed" in str(applied.render())
+
+            (folder / "dentist.md").unlink()
+            await wait_until(
+                pilot, lambda: [Path(f.path).name for f in screen.files] == ["garden.md"], timeout=SLOW
+            )
+            assert "1 removed" in screen.applied[-1]
+
+            await pilot.press("w")  # stop watching
+            await wait_until(pilot, lambda: not screen.watching, timeout=SLOW)
+            (folder / "car.md").write_text(RECORDS["car.md"], encoding="utf-8")
+            await pilot.pause(1.5)
+            screen.action_refresh()
+            await pilot.pause(0.5)
+            assert [Path(f.path).name for f in screen.files] == ["garden.md"]  # nothing follows it now
+
+    asyncio.run(scenario())

@@ -9,6 +9,7 @@ from assistant.ingest.readers.base import SkipFile
 from assistant.ingest.readers.mail import read_eml, read_mbox
 from assistant.ingest.readers.office import read_docx, read_pdf
 from assistant.ingest.readers.pim import read_ics, read_vcf
+from assistant.ingest.readers.scan import read_image
 from assistant.ingest.readers.text import read_csv, read_html, read_json, read_markdown, read_plain
 from assistant.ingest.types import Document
 
@@ -29,6 +30,11 @@ READERS: dict[str, Reader] = {
     ".json": read_json,
     ".csv": read_csv,
     ".vcf": read_vcf,
+    ".png": read_image,  # scans and photos: text recognition (the `ocr` extra)
+    ".jpg": read_image,
+    ".jpeg": read_image,
+    ".tif": read_image,
+    ".tiff": read_image,
 }
 
 __all__ = ["READERS", "SkipFile", "read_document", "reader_for"]

@@ -1,4 +1,8 @@
-"""Readers for office documents: PDF (pypdf, one section per page) and Word .docx (python-docx)."""
+"""Readers for office documents: PDF (pypdf, one section per page) and Word .docx (python-docx).
+
+PDF pages without a text layer (scans) go through text recognition when the `ocr` extra is there;
+their sections are marked `ocr: true`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import logging
 import zipfile
 from pathlib import Path
 
+from assistant.ingest import ocr
 from assistant.ingest.readers.base import SkipFile, document_date
 from assistant.ingest.types import Document, Section
 
@@ -29,15 +34,24 @@ def read_pdf(path: Path, data: bytes) -> Document:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
         raise SkipFile(f"unreadable PDF: {type(exc).__name__}: {str(exc)[:120]}") from None
+    texts = {number: text.strip() for number, text in enumerate(pages, start=1)}
+    blank = [n for n, text in texts.items() if not text]
+    recognised: set[int] = set()
+    if blank and ocr.available():
+        for number, image in ocr.pdf_pages(data, blank[: ocr.MAX_PAGES]):
+            texts[number] = ocr.recognise(image)
+            recognised.add(number)
     sections: list[Section] = []
     offset = 0
-    for number, text in enumerate(pages, start=1):
-        text = text.strip()
+    for number, text in texts.items():
         if text:
-            sections.append(Section(text=text, start=offset, meta={"page": number}))
+            meta = {"page": number, **({"ocr": True} if number in recognised else {})}
+            sections.append(Section(text=text, start=offset, meta=meta))
             offset += len(text) + 2
     if not sections:
-        raise SkipFile("no text in PDF (a scan? text recognition is not supported)")
+        if blank and not ocr.available():
+            raise ocr.missing("scanned PDF (no text layer)")
+        raise SkipFile("no text in PDF" + (" (none recognised on its scanned pages)" if recognised else ""))
     date = document_date(sections[0].text, path.name)
     if date:
         sections = [Section(s.text, s.start, s.header, s.title, date, s.meta) for s in sections]

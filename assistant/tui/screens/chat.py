@@ -259,7 +259,8 @@ class ChatScreen(Screen[None]):
         if not 1 <= number <= len(sources):
             return
         src = sources[number - 1]
-        self._open_record(src.id, f"[{number}] {src.path}  (score {src.score:.2f})", src.snippet)
+        where = f" · {src.where}" if src.where else ""
+        self._open_record(src.id, f"[{number}] {src.path}{where}  (score {src.score:.2f})", src.snippet)
 
     @work(thread=True, exit_on_error=False, group="record")
     def _open_record(self, record_id: str, heading: str, fallback: str) -> None:

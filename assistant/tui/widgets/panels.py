@@ -70,7 +70,7 @@ class SourcesPanel(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         table: DataTable[str] = DataTable(id="sources-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("#", "score", "path", "snippet")
+        table.add_columns("#", "score", "path", "where", "snippet")
         yield table
         yield Static("", id="sources-empty", markup=False)
 
@@ -81,7 +81,7 @@ class SourcesPanel(VerticalScroll):
         sources = turn.sources if turn else []
         for n, src in enumerate(sources, 1):
             snippet = " ".join(src.snippet.split())
-            table.add_row(str(n), f"{src.score:.2f}", src.path, snippet[:80], key=str(n))
+            table.add_row(str(n), f"{src.score:.2f}", src.path, src.where, snippet[:80], key=str(n))
         empty.update("" if sources else "No records were used for this answer.")
         empty.display = not sources
 
