@@ -122,7 +122,7 @@ class IndexScreen(Screen[None]):
         def applied(batch: Any) -> None:
             self.app.call_from_thread(self._applied, batch.line(), path)
 
-        return int(self.app.backend.watch([path], started, applied, stop))
+        return int(self.core.watch([path], started, applied, stop))
 
     def _applied(self, line: str, path: str) -> None:
         self.applied = [*self.applied, line][-self.APPLIED_LINES :]
