@@ -26,16 +26,57 @@ def store() -> None:
     help="SQLite file to serve (default: store.db in ASSISTANT_HOME).",
 )
 @click.option("--max-body-mb", default=256, show_default=True, help="Largest request body accepted.")
-def serve(host: str, port: int, db_path: Path | None, max_body_mb: int) -> None:
-    """Serve the encrypted store over HTTP; it never holds a key.
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM certificate: serve https (with --tls-key).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM private key of --tls-cert.",
+)
+@click.option("--max-connections", default=64, show_default=True, help="Open connections at once.")
+@click.option(
+    "--timeout-s", default=30.0, show_default=True, help="Seconds a silent connection is kept open."
+)
+def serve(
+    host: str,
+    port: int,
+    db_path: Path | None,
+    max_body_mb: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    max_connections: int,
+    timeout_s: float,
+) -> None:
+    """Serve the encrypted store over HTTP or HTTPS; it never holds a key.
 
     The bearer token comes from ASSISTANT_STORE_TOKEN, or a fresh one is generated and printed.
+    Without --tls-cert the token and the ciphertexts travel in clear: use it beyond 127.0.0.1.
 
-    Example: ASSISTANT_STORE_TOKEN=s3cret assistant store serve --port 8765
+    Example: ASSISTANT_STORE_TOKEN=s3cret assistant store serve --tls-cert cert.pem --tls-key key.pem
     """
     import secrets
+    import ssl
 
+    from assistant.errors import ConfigError
     from encrypted_store.server import serve as make_server
+    from encrypted_store.server import tls_context
+
+    if (tls_cert is None) != (tls_key is None):
+        raise ConfigError("--tls-cert and --tls-key go together.", "Give both PEM files, or neither.")
+    tls = None
+    if tls_cert is not None and tls_key is not None:
+        try:
+            tls = tls_context(tls_cert, tls_key)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"The TLS certificate or key cannot be loaded ({exc}).",
+                "Check that --tls-key is the private key of --tls-cert, both in PEM.",
+            ) from None
 
     settings = load_settings()
     token = settings.store_token.get_secret_value() if settings.store_token else None
@@ -43,10 +84,18 @@ def serve(host: str, port: int, db_path: Path | None, max_body_mb: int) -> None:
         token = secrets.token_urlsafe(24)
         note(f"generated token (set ASSISTANT_STORE_TOKEN={token} on the client)")
     server = make_server(
-        db_path or settings.store_path, host, port, token, max_body_mb * 1024 * 1024, settings.threads
+        db_path or settings.store_path,
+        host,
+        port,
+        token,
+        max_body_mb * 1024 * 1024,
+        settings.threads,
+        tls=tls,
+        max_connections=max_connections,
+        conn_timeout=timeout_s,
     )
     bound_host, bound_port = server.server_address[:2]
-    click.echo(f"store server listening on http://{bound_host}:{bound_port}", err=True)
+    click.echo(f"store server listening on {server.scheme}://{bound_host}:{bound_port}", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
