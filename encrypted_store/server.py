@@ -226,6 +226,7 @@ class StoreServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: StoreServer
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.0"  # a garbled request line still gets a status line back
 
     def setup(self) -> None:
         self.timeout = self.server.conn_timeout
@@ -240,12 +241,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:  # the client must not reuse it (its body may be unread)
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
     def _error(self, status: int, title: str, next_step: str = "") -> None:
         self.close_connection = True
         self._send(status, json.dumps({"title": title, "next_step": next_step}).encode(), "application/json")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals (bad request line, headers too long) in the JSON error format."""
+        self._error(code, message or "Bad request.", "Store requests are POST /v1/<method>.")
 
     def _not_allowed(self) -> None:
         self._error(405, f"Method {self.command} is not allowed.", "Store requests are POST /v1/<method>.")
