@@ -47,13 +47,14 @@ def index(
         raise InputError("Nothing to index.", "Name files or folders: assistant index ~/Documents/records")
     if max_size <= 0 or batch < 1:
         raise InputError("--max-size and --batch must be positive.", "e.g. --max-size 50 --batch 256")
-    from assistant.cli.session import open_keyring
+    from assistant.cli.session import open_keyring, store_recorder
     from encrypted_store import open_store
 
     settings = load_settings()
     keyring = open_keyring(settings)
+    recorder = store_recorder(settings, keyring)
     if list_only:
-        _list(open_store(settings, keyring), as_json)
+        _list(open_store(settings, keyring, recorder=recorder), as_json)
         return
     output: dict[str, Any] = {}
     embedder = None
@@ -67,7 +68,7 @@ def index(
         )
     # an existing store knows its dimension (and checks each vector): only a new one needs the model now
     fresh = embedder is not None and not settings.store_url and not settings.store_path.exists()
-    store = open_store(settings, keyring, dim=embedder.dim if fresh and embedder else None)
+    store = open_store(settings, keyring, dim=embedder.dim if fresh and embedder else None, recorder=recorder)
     try:
         if forget:
             output["forgotten"] = _forget(store, forget, as_json)

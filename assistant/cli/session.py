@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +25,13 @@ def passphrase(settings: Settings, *, prompt: str = "Passphrase", confirm: bool 
         )
     value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     return value
+
+
+def store_recorder(settings: Settings, keyring: Keyring) -> Callable[[Any], None]:
+    """The ledger's callback for store-server requests (`open_store(..., recorder=...)`)."""
+    from assistant.pipeline.ledger import Ledger
+
+    return Ledger(settings.home, keyring).record_store
 
 
 def open_keyring(settings: Settings) -> Keyring:

@@ -105,11 +105,12 @@ def serve(
 
 
 def _open():  # type: ignore[no-untyped-def]
-    from assistant.cli.session import open_keyring
+    from assistant.cli.session import open_keyring, store_recorder
     from encrypted_store import open_store
 
     settings = load_settings()
-    return open_store(settings, open_keyring(settings))
+    keyring = open_keyring(settings)
+    return open_store(settings, keyring, recorder=store_recorder(settings, keyring))
 
 
 @store.command()

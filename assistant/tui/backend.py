@@ -110,9 +110,11 @@ class ChatBackend:
         """The encrypted store, opened once and shared by every session; None before `init`."""
         with self._lock:
             if self._store is None and self.keyring is not None and self.settings.keyfile.exists():
+                from assistant.pipeline.ledger import Ledger
                 from encrypted_store import open_store
 
-                self._store = open_store(self.settings, self.keyring, dim=dim)
+                recorder = Ledger(self.settings.home, self.keyring).record_store
+                self._store = open_store(self.settings, self.keyring, dim=dim, recorder=recorder)
             return self._store
 
     def embedder(self) -> Any:
@@ -167,7 +169,7 @@ class ChatBackend:
         ledger = getattr(session, "ledger", None)
         if not outbound or ledger is None:
             return ["" for _ in outbound]
-        entries = ledger.entries()[-4 * len(outbound) :]
+        entries = [e for e in ledger.entries() if e.kind == "remote"][-4 * len(outbound) :]
         replies = []
         for sent in outbound:
             match = next((e for e in reversed(entries) if e.body == sent.body and e.url == sent.url), None)
