@@ -37,10 +37,20 @@ def init(change_passphrase: bool, new_passphrase_env: str, as_json: bool) -> Non
             as_json, "passphrase-changed", settings.keyfile, "Passphrase changed; your data is unchanged."
         )
         return
+    from assistant.datadir import secure_home
+
     if keys.is_initialized(settings):
-        _report(as_json, "already-initialized", settings.keyfile, "Already initialized; nothing changed.")
+        fixed = secure_home(settings.home)
+        message = f"Already initialized; tightened the modes of {len(fixed)} path(s)." if fixed else ""
+        _report(
+            as_json,
+            "already-initialized",
+            settings.keyfile,
+            message or "Already initialized; nothing changed.",
+        )
         return
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secure_home(settings.home)  # a data dir made earlier (0755, files 0644) becomes owner-only too
     keys.create_keys(settings, passphrase(settings, prompt="New passphrase", confirm=True))
     _report(
         as_json,

@@ -36,7 +36,9 @@ def store_recorder(settings: Settings, keyring: Keyring) -> Callable[[Any], None
 
 def open_keyring(settings: Settings) -> Keyring:
     """Unlock the data dir's keys (ConfigError when `assistant init` has not run)."""
+    from assistant.datadir import secure_home
     from encrypted_store.keys import _read, unlock
 
     _read(settings)  # fail with "run `assistant init`" before asking for a passphrase
+    secure_home(settings.home)
     return unlock(settings, passphrase(settings))
