@@ -37,8 +37,10 @@ def store_recorder(settings: Settings, keyring: Keyring) -> Callable[[Any], None
 def open_keyring(settings: Settings) -> Keyring:
     """Unlock the data dir's keys (ConfigError when `assistant init` has not run)."""
     from assistant.datadir import secure_home
+    from assistant.rekey import resume
     from encrypted_store.keys import _read, unlock
 
     _read(settings)  # fail with "run `assistant init`" before asking for a passphrase
     secure_home(settings.home)
+    resume(settings)  # a rekey killed after its new state was complete is finished first
     return unlock(settings, passphrase(settings))

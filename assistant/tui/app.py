@@ -79,6 +79,9 @@ class AssistantApp(App[None]):
 
         if create:
             return keys.create_keys(self.settings, passphrase)
+        from assistant.rekey import resume
+
+        resume(self.settings)  # finish a rekey that was killed after its new state was complete
         return keys.unlock(self.settings, passphrase)
 
     def _unlocked(self, keyring: Any) -> None:
