@@ -8,14 +8,10 @@ connection and a cap on open connections that unauthenticated ones cannot fill.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 import logging
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +23,7 @@ from assistant.errors import AssistantError
 from encrypted_store import scan, wire
 from encrypted_store.backend import LocalBackend, Row, ScanResult
 from encrypted_store.limits import Limits, RequestError, check_request
+from encrypted_store.transport import Connections
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY = 256 * 1024 * 1024  # a few 25 MB blocks or encrypted queries per request
@@ -110,68 +107,10 @@ def _dispatch(backend: LocalBackend) -> dict[str, Callable[[dict[str, Any], dict
     }
 
 
-class _Connections:
-    """Open connections, idle (no authenticated request in progress) or busy.
-
-    At the cap, a new connection evicts the longest-idle one (its socket is shut down, which ends the
-    thread waiting on it), so connections without a token can never hold the server; it is refused
-    only when every connection is busy with an authenticated request.
-    """
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self._lock = threading.Lock()
-        self._idle: dict[socket.socket, float] = {}
-        self._busy: set[socket.socket] = set()
-
-    def admit(self, sock: socket.socket) -> bool:
-        with self._lock:
-            if len(self._idle) + len(self._busy) >= self.cap:
-                if not self._idle:
-                    return False
-                victim = min(self._idle, key=self._idle.__getitem__)
-                del self._idle[victim]
-                with contextlib.suppress(OSError):  # the plain socket call: wakes a blocked TLS read too
-                    socket.socket.shutdown(victim, socket.SHUT_RDWR)
-            self._idle[sock] = time.monotonic()
-            return True
-
-    def mark_busy(self, sock: socket.socket) -> bool:
-        """False when the connection was evicted meanwhile."""
-        with self._lock:
-            if self._idle.pop(sock, None) is None:
-                return False
-            self._busy.add(sock)
-            return True
-
-    def mark_idle(self, sock: socket.socket) -> None:
-        with self._lock:
-            if sock in self._busy:
-                self._busy.discard(sock)
-                self._idle[sock] = time.monotonic()
-
-    def release(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._idle.pop(sock, None)
-            self._busy.discard(sock)
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self._idle) + len(self._busy)
-
-
-def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
-    """A server-side TLS context (TLS 1.2 or newer) from PEM files."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(str(cert), str(key))
-    return ctx
-
-
 class StoreServer(ThreadingHTTPServer):
     """A bound server (call serve_forever()); port 0 picks a free port (see server_address).
 
-    threads: cores a scan may use (default: all). tls: serve https (see `tls_context`).
+    threads: cores a scan may use (default: all). tls: serve https (see `transport.tls_context`).
     max_connections: open connections at once (idle ones are evicted first); conn_timeout: seconds a
     connection may stay silent, mid-request or between requests, before it is closed.
     """
@@ -199,7 +138,7 @@ class StoreServer(ThreadingHTTPServer):
         self.max_body = max_body
         self.conn_timeout = conn_timeout
         self.limits = limits or Limits()
-        self.connections = _Connections(max(1, max_connections))
+        self.connections = Connections(max(1, max_connections))
         super().__init__((host, port), _Handler)
         if tls is not None:  # the handshake runs in the connection's thread, under its timeout
             self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)

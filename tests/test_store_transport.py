@@ -20,7 +20,7 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.errors import StoreError
-from encrypted_store import open_store, scan, server, wire
+from encrypted_store import open_store, scan, server, transport, wire
 from encrypted_store.client import HttpBackend, StoreRequest
 from encrypted_store.keys import Keyring, create_keys
 from encrypted_store.limits import Limits
@@ -97,7 +97,7 @@ def test_https_store_with_a_trusted_ca_file(tmp_path: Path, ring: Keyring) -> No
     from encrypted_store.api import RecordIn
 
     cert, key = self_signed(tmp_path)
-    srv = start(tmp_path, tls=server.tls_context(cert, key))
+    srv = start(tmp_path, tls=transport.tls_context(cert, key))
     url = f"https://127.0.0.1:{srv.server_address[1]}"
     try:
         settings = load_settings(store_url=url, store_token=TOKEN, store_ca_file=cert)

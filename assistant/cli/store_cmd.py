@@ -64,7 +64,7 @@ def serve(
 
     from assistant.errors import ConfigError
     from encrypted_store.server import serve as make_server
-    from encrypted_store.server import tls_context
+    from encrypted_store.transport import tls_context
 
     if (tls_cert is None) != (tls_key is None):
         raise ConfigError("--tls-cert and --tls-key go together.", "Give both PEM files, or neither.")
