@@ -91,15 +91,19 @@ def test_removing_a_middle_frame_or_the_head_is_reported(tmp_path: Path) -> None
         Ledger(tmp_path, k).entries()
 
 
-def test_an_older_head_with_an_older_file_is_the_limit_but_a_mixed_one_is_caught(tmp_path: Path) -> None:
+def test_a_head_from_another_ledger_is_caught(tmp_path: Path) -> None:
     k = ring()
-    ledger = filled(tmp_path, k, 2)
-    old_head = (tmp_path / HEADNAME).read_bytes()
-    ledger.append("u", "three", "sent")
-    ledger.append("u", "four", "sent")
-    (tmp_path / HEADNAME).write_bytes(old_head)  # head rolled back, file not
+    filled(tmp_path / "a", k, 3)
+    filled(tmp_path / "b", k, 3)
+    (tmp_path / "b" / HEADNAME).write_bytes((tmp_path / "a" / HEADNAME).read_bytes())
     with pytest.raises(StoreError, match="do not match its sealed head"):
-        Ledger(tmp_path, k).entries()
+        Ledger(tmp_path / "b", k).entries()
+    # an older head of the same ledger hides nothing: every entry after it still reads (and chains)
+    ledger = filled(tmp_path / "c", k, 2)
+    old_head = (tmp_path / "c" / HEADNAME).read_bytes()
+    ledger.append("u", "three", "sent")
+    (tmp_path / "c" / HEADNAME).write_bytes(old_head)
+    assert [e.body for e in Ledger(tmp_path / "c", k).entries()][-1] == "three"
 
 
 def test_a_crash_between_frame_and_head_loses_nothing(tmp_path: Path) -> None:

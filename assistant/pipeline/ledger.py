@@ -196,9 +196,9 @@ class Ledger:
                 f"it holds {len(frames)} entries but its sealed head records {count}: "
                 f"the last {count - len(frames)} were removed (truncated)"
             )
-        if len(frames) > count + 1 or (count and _digest(frames[count - 1]) != last):
-            # count + 1: a crash between writing a frame and its head; the chain still vouches for it
-            raise _corrupt("its entries do not match its sealed head (replaced or rolled back)")
+        if count and _digest(frames[count - 1]) != last:
+            raise _corrupt("its entries do not match its sealed head (replaced by another ledger)")
+        # frames beyond the head (a crash before the head was rewritten) hide nothing: the chain vouches
 
     def _is_legacy(self, frame: bytes) -> bool:
         try:
