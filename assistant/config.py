@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # KV-cache eviction for long conversations (PagedEviction): tokens kept per sequence; None = off
     kv_budget: int | None = None
     kv_policy: KVPolicy = "paged"  # paged | inverse_key | streaming | context_shift | none
+    # PEM certificate(s) the store client trusts for an https:// store URL (e.g. a self-signed server)
+    store_ca_file: Path | None = None
 
     @field_validator("remote_url", "store_url", "model", mode="before")
     @classmethod

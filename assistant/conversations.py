@@ -158,7 +158,7 @@ class ConversationStore:
         path = self._path(conv.id)
         blob = self._keyring.seal(json.dumps(conv.to_dict()).encode(), self._aad(conv.id))
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(blob)
+        _write_private(tmp, blob)
         os.replace(tmp, path)
 
     def load(self, conv_id: str) -> Conversation:
@@ -206,18 +206,26 @@ class ConversationStore:
         return False
 
     def export_markdown(self, conv_id: str, dest: Path) -> Path:
-        """Write one conversation as Markdown, in clear, where the user asked (their choice)."""
+        """Write one conversation as Markdown, in clear, where the user asked (their choice), mode 0600."""
         conv = self.load(conv_id)
         dest = dest.expanduser()
         if dest.is_dir():
             dest = dest / f"conversation-{conv.id}.md"
         try:
-            dest.write_text(to_markdown(conv), encoding="utf-8")
+            _write_private(dest, to_markdown(conv).encode("utf-8"))  # clear text: owner-only
         except OSError as exc:
             raise InputError(
                 f"Cannot write {dest}: {exc.strerror}.", "Choose a folder you can write to."
             ) from exc
         return dest
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write with mode 0600 from the first byte (and tighten a file that existed with looser modes)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(data)
 
 
 def to_markdown(conv: Conversation) -> str:

@@ -35,9 +35,17 @@ def unlock(settings: Settings, passphrase: str | Callable[[], str], *, create: b
         NotInitialized: no keys and not `create`. WrongPassphrase: it does not unlock them.
     """
     from assistant import wiring
+    from assistant.datadir import secure_home
 
     if create and not wiring.is_initialized(settings):
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secure_home(settings.home)
         return wiring.create_keys(settings, passphrase() if callable(passphrase) else passphrase)
+    if wiring.is_initialized(settings):
+        from assistant.rekey import resume
+
+        secure_home(settings.home)  # owner-only, also for a data dir made before this version
+        resume(settings)  # a rekey killed after its new state was complete is finished first
     return wiring.unlock(settings, passphrase)
 
 
@@ -132,9 +140,11 @@ class AssistantCore:
         """The encrypted store, opened once and shared by every session; None before `init`."""
         with self._lock:
             if self._store is None and self.keyring is not None and self.settings.keyfile.exists():
+                from assistant.pipeline.ledger import Ledger
                 from assistant.wiring import open_store
 
-                self._store = open_store(self.settings, self.keyring, dim=dim)
+                recorder = Ledger(self.settings.home, self.keyring).record_store
+                self._store = open_store(self.settings, self.keyring, dim=dim, recorder=recorder)
             return self._store
 
     def embedder(self) -> Any:
@@ -228,7 +238,7 @@ class AssistantCore:
         ledger = getattr(session, "ledger", None)
         if not outbound or ledger is None:
             return ["" for _ in outbound]
-        entries = ledger.entries()[-4 * len(outbound) :]
+        entries = [e for e in ledger.entries() if e.kind == "remote"][-4 * len(outbound) :]
         replies = []
         for sent in outbound:
             match = next((e for e in reversed(entries) if e.body == sent.body and e.url == sent.url), None)

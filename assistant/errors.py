@@ -96,6 +96,10 @@ def _library_table() -> dict[type[Exception], tuple[type[AssistantError], str]]:
             "Try again (check ASSISTANT_PASSPHRASE), or point ASSISTANT_HOME at the right data dir.",
         ),
         se.TokenError: (AuthError, "Set ASSISTANT_STORE_TOKEN to the token `assistant store serve` printed."),
+        se.TrustError: (
+            StoreError,
+            "Set ASSISTANT_STORE_CA_FILE to the PEM certificate the store server was started with.",
+        ),
         se.UnreachableError: (
             StoreError,
             "Start it with `assistant store serve`, or unset ASSISTANT_STORE_URL to use the local store.",

@@ -31,6 +31,13 @@ def create_keys(settings: Settings, passphrase: str, *, kdf: dict[str, int] | No
     return keys.create_keys(settings.keyfile, passphrase, kdf=kdf)
 
 
+def read_keyfile(settings: Settings) -> dict[str, Any]:
+    """The key file's sealed document: fails with "not initialized" before any passphrase is asked."""
+    from encrypted_store import keys
+
+    return keys.read_keyfile(settings.keyfile)
+
+
 def unlock(settings: Settings, passphrase: str | Callable[[], str]) -> Keyring:
     """Unlock the data dir's keys; a callable passphrase is asked only once the key file checks out."""
     from encrypted_store import keys
@@ -44,8 +51,12 @@ def change_passphrase(settings: Settings, old: str, new: str) -> Keyring:
     return keys.change_passphrase(settings.keyfile, old, new)
 
 
-def open_store(settings: Settings, keyring: Keyring, dim: int | None = None) -> EncryptedStore:
-    """The store server at ASSISTANT_STORE_URL when set, else the store embedded in the data dir."""
+def open_store(
+    settings: Settings, keyring: Keyring, dim: int | None = None, recorder: Callable[..., None] | None = None
+) -> EncryptedStore:
+    """The store server at ASSISTANT_STORE_URL when set, else the store embedded in the data dir.
+
+    `recorder` sees every request to a store server (the ledger records them)."""
     from encrypted_store import open_store as open_library_store
 
     token = settings.store_token.get_secret_value() if settings.store_token else None
@@ -56,6 +67,8 @@ def open_store(settings: Settings, keyring: Keyring, dim: int | None = None) -> 
         token=token,
         threads=settings.threads,
         dim=dim,
+        ca_file=settings.store_ca_file,
+        recorder=recorder,
     )
 
 

@@ -67,8 +67,7 @@ def _written(i: int) -> str:
 
 def bench_watch(work: Path, embedder: Embedder, files: int, writes: int) -> dict[str, Any]:
     from assistant.config import load_settings
-    from encrypted_store import open_store
-    from encrypted_store.keys import create_keys
+    from assistant.wiring import create_keys, open_store
 
     folder = work / "watched"
     folder.mkdir(parents=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from encrypted_store.client import StoreRequest
     from encrypted_store.keys import Keyring
     from encrypted_store.store import EncryptedStore
 
@@ -18,18 +20,22 @@ def open_store(
     token: str | None = None,
     threads: int | None = None,
     dim: int | None = None,
+    ca_file: Path | None = None,
+    recorder: Callable[[StoreRequest], None] | None = None,
 ) -> EncryptedStore:
     """The store at the server `url` (with its bearer `token`) when given, else embedded at `path`.
 
     `dim` is the embedder's dimension: a new store takes it (default 384), an existing one must match.
-    `threads` is the scan's thread count for an embedded store (None: all cores).
+    `threads` is the scan's thread count for an embedded store (None: all cores). For a server:
+    `ca_file` is the PEM bundle trusted for https, `recorder` sees every request (method, size,
+    digest).
     """
     from encrypted_store.store import EncryptedStore
 
     if url:
         from encrypted_store.client import HttpBackend
 
-        backend = HttpBackend(url, token)
+        backend = HttpBackend(url, token, ca_file=ca_file, recorder=recorder)
     else:
         if path is None:
             from encrypted_store.errors import InputError

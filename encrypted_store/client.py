@@ -1,39 +1,113 @@
-"""The HTTP client of `assistant store serve`, with the same methods as `LocalBackend`."""
+"""The HTTP client of `assistant store serve`, with the same methods as `LocalBackend`.
+
+Transport: http or https (verified against the system's CAs, or a CA file for a self-signed server);
+proxy variables (HTTPS_PROXY, ALL_PROXY, ...) and netrc are ignored, so store traffic goes straight to
+the configured host. An optional `recorder` is called once per request with its method, size and
+digest (never the bytes), which the app writes to its ledger.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 
 from encrypted_store import scan, wire
 from encrypted_store.backend import Row, ScanResult
-from encrypted_store.errors import StoreError, TokenError, UnreachableError
+from encrypted_store.errors import InputError, StoreError, TokenError, TrustError, UnreachableError
+
+
+@dataclass(frozen=True)
+class StoreRequest:
+    """One request to the store server, as the ledger records it: no body, only its size and digest."""
+
+    url: str
+    method: str
+    size: int  # request body bytes
+    sha256: str  # hex digest of the request body
+    status: int | None  # HTTP status; None when no reply came
+    reply_size: int = 0
+    error: str = ""
+
+
+def _verify(ca_file: Path | None) -> ssl.SSLContext | bool:
+    if ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise TrustError(
+            f"The store CA file {ca_file} cannot be used ({exc}).",
+            "Pass the PEM certificate the server was started with.",
+        ) from None
 
 
 class HttpBackend:
-    """Talks to a store server; the client keeps all keys, the server sees only what it stores."""
+    """Talks to a store server; the client keeps all keys, the server sees only what it stores.
 
-    def __init__(self, url: str, token: str | None, timeout: float = 120.0) -> None:
+    ca_file: PEM certificate(s) to trust for an https server (default: the system's CAs).
+    recorder: called after every request with a `StoreRequest` (the app's ledger).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        timeout: float = 120.0,
+        *,
+        ca_file: Path | None = None,
+        recorder: Callable[[StoreRequest], None] | None = None,
+    ) -> None:
         if not token:
             raise TokenError(
                 "A store server is configured but no token is set.",
                 "Pass the bearer token the store server printed when it started.",
             )
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InputError(
+                f"The store URL {url!r} is not an http:// or https:// URL.",
+                "Use the address the store server printed when it started.",
+            )
         self.url = url.rstrip("/")
-        self._http = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+        self.recorder = recorder
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers={"Authorization": f"Bearer {token}"},
+            verify=_verify(ca_file) if parts.scheme == "https" else True,
+            trust_env=False,  # no proxy variables, no netrc: store traffic goes to the host named
+        )
+
+    def _record(self, method: str, body: bytes, status: int | None, reply: int, error: str = "") -> None:
+        if self.recorder is not None:
+            digest = hashlib.sha256(body).hexdigest()
+            self.recorder(StoreRequest(self.url, method, len(body), digest, status, reply, error))
 
     def _call(
         self, method: str, header: dict[str, Any] | None = None, arrays: dict[str, np.ndarray] | None = None
     ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        body = wire.pack(header or {}, arrays)
         try:
-            resp = self._http.post(f"{self.url}/v1/{method}", content=wire.pack(header or {}, arrays))
+            resp = self._http.post(f"{self.url}/v1/{method}", content=body)
         except httpx.HTTPError as exc:
+            self._record(method, body, None, 0, type(exc).__name__)
+            if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise TrustError(
+                    f"The store server at {self.url} has a certificate this client does not trust.",
+                    "Pass the server's certificate (PEM) as the CA file.",
+                ) from None
             raise UnreachableError(
                 f"The store server at {self.url} is unreachable ({type(exc).__name__}).",
                 "Start the store server, or use a local store instead.",
             ) from None
+        self._record(method, body, resp.status_code, len(resp.content))
         if resp.status_code == 200:
             return wire.unpack(resp.content)
         try:

@@ -43,6 +43,10 @@ class UnreachableError(StoreError):
     """The store server cannot be reached or answered with something unusable."""
 
 
+class TrustError(UnreachableError):
+    """An https store server whose certificate this client does not trust, or an unusable CA file."""
+
+
 class WrongPassphrase(AuthError):
     """The passphrase does not unlock this key file."""
 

@@ -2,7 +2,8 @@
 
 Layout of the key file (JSON, mode 0600): argon2id parameters and salt, the 32-byte master key
 sealed with AES-256-GCM under the passphrase-derived key, and the CKKS secret key sealed under the
-master key. Changing the passphrase re-wraps only the master key, so no data is re-encrypted.
+master key. Changing the passphrase re-wraps only the master key, so no data is re-encrypted; a new
+master key (`assistant init --rekey`) means re-encrypting everything (`assistant.rekey`).
 """
 
 from __future__ import annotations
@@ -122,27 +123,42 @@ def is_initialized(keyfile: Path) -> bool:
     return keyfile.exists()
 
 
-def create_keys(keyfile: Path, passphrase: str, *, kdf: dict[str, int] | None = None) -> Keyring:
-    """Generate the master key and CKKS secret key and write the key file (0600)."""
+def new_keyring() -> Keyring:
+    """A fresh master key and CKKS secret key (nothing written)."""
     from encrypted_store.ckks import generate_secret_key, params_dict
 
+    params = params_dict()
+    return Keyring(master_key=os.urandom(32), ckks_secret=generate_secret_key(params), ckks_params=params)
+
+
+def write_keys(path: Path, ring: Keyring, passphrase: str, kdf: dict[str, int] | None = None) -> None:
+    """Write `ring` as a key file at `path` (0600, atomic), wrapped under `passphrase`."""
+    _check_passphrase(passphrase)
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        **_wrap(ring.master_key, passphrase, kdf or DEFAULT_KDF),
+        "ckks_params": ring.ckks_params,
+        "ckks_secret": _b64(ring.seal(ring.ckks_secret, b"ckks-secret-key")),
+    }
+    _write_keyfile(path, doc)
+
+
+def kdf_of(keyfile: Path) -> dict[str, int]:
+    """The argon2id cost parameters of the key file at `keyfile`."""
+    return {k: v for k, v in read_keyfile(keyfile)["kdf"].items() if k in DEFAULT_KDF}
+
+
+def create_keys(keyfile: Path, passphrase: str, *, kdf: dict[str, int] | None = None) -> Keyring:
+    """Generate the master key and CKKS secret key and write the key file (0600)."""
     _check_passphrase(passphrase)
     if keyfile.exists():
         raise KeyfileError(
             f"Already initialized: {keyfile} exists.",
             "Change the passphrase instead; a new key file would orphan the data sealed under this one.",
         )
-    master = os.urandom(32)
-    params = params_dict()
-    ring = Keyring(master_key=master, ckks_secret=generate_secret_key(params), ckks_params=params)
-    doc = {
-        "format": FORMAT,
-        "version": VERSION,
-        **_wrap(master, passphrase, kdf or DEFAULT_KDF),
-        "ckks_params": params,
-        "ckks_secret": _b64(ring.seal(ring.ckks_secret, b"ckks-secret-key")),
-    }
-    _write_keyfile(keyfile, doc)
+    ring = new_keyring()
+    write_keys(keyfile, ring, passphrase, kdf)
     return ring
 
 

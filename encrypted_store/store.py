@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -194,6 +194,20 @@ class EncryptedStore:
 
     def count(self) -> int:
         return int(self.backend.info()["count"])
+
+    def records(self) -> Iterator[RecordIn]:
+        """Every record that opens, placed and pending, decrypted (for re-encryption under new keys).
+
+        Records that fail their integrity check are left out and named in `last_warnings`.
+        """
+        self._warnings = []
+        for block, _used in self.backend.blocks():
+            for row in self.backend.block_rows(block):
+                if (rec := self._open(row)) is not None:
+                    yield rec
+        for row in self.backend.pending():
+            if (rec := self._open(row)) is not None:
+                yield rec
 
     def stats(self) -> dict[str, Any]:
         """Counts and sizes; nothing private."""

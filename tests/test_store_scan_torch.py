@@ -82,7 +82,7 @@ def test_mul_pow2_never_overflows() -> None:
 @pytest.fixture
 def ring(isolated_home: Path):  # type: ignore[no-untyped-def]
     from assistant.config import load_settings
-    from encrypted_store.keys import create_keys
+    from assistant.wiring import create_keys
 
     return create_keys(load_settings(), "pw", kdf={"time_cost": 1, "memory_kib": 8192, "parallelism": 1})
 

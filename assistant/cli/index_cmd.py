@@ -68,18 +68,19 @@ def index(
         raise InputError("--max-size and --batch must be positive.", "e.g. --max-size 50 --batch 256")
     if debounce < 1:
         raise InputError("--debounce must be positive (milliseconds).", "e.g. --debounce 1600")
-    from assistant.cli.session import open_keyring
+    from assistant.cli.session import open_keyring, store_recorder
     from assistant.wiring import open_store
 
     settings = load_settings()
     keyring = open_keyring(settings)
+    recorder = store_recorder(settings, keyring)
     if list_only:
-        _list(open_store(settings, keyring), as_json)
+        _list(open_store(settings, keyring, recorder=recorder), as_json)
         return
     output: dict[str, Any] = {}
     # an existing store knows its dimension (and checks each vector) and the embedder it was built with
     fresh = not settings.store_url and not settings.store_path.exists()
-    store = None if fresh else open_store(settings, keyring)
+    store = None if fresh else open_store(settings, keyring, recorder=recorder)
     embedder = None
     if paths:
         from assistant.wiring import embedder as make_embedder
@@ -87,7 +88,7 @@ def index(
         chosen = settings if embed_model is None else settings.model_copy(update={"embed_model": embed_model})
         embedder = make_embedder(chosen, store=store)  # --embed-model, else the one the index remembers
     if store is None:
-        store = open_store(settings, keyring, dim=embedder.dim if embedder else None)
+        store = open_store(settings, keyring, dim=embedder.dim if embedder else None, recorder=recorder)
     try:
         if forget:
             output["forgotten"] = _forget(store, forget, as_json)

@@ -17,6 +17,10 @@ from assistant.config import load_settings
 def ledger(as_json: bool, full: bool, last: int | None) -> None:
     """List every request sent off this device: time, URL, status and the exact body.
 
+    Store-server requests are listed with their size and SHA-256 (their bodies are ciphertexts and
+    are not kept). The chain of entries is checked first: a removed, reordered or altered entry, or
+    entries cut off the end, is reported as an error.
+
     Example: assistant ledger -n 5 --full
     """
     from assistant.cli.session import open_keyring
@@ -33,7 +37,10 @@ def ledger(as_json: bool, full: bool, last: int | None) -> None:
         note("Nothing has left this device.")
         return
     for e in entries:
-        sys.stdout.write(f"{e.time}  {e.status:<7}  {e.url}  {len(e.body.encode())} bytes  {e.note}\n")
+        size = e.size or len(e.body.encode())
+        sys.stdout.write(f"{e.time}  {e.kind:<6}  {e.status:<7}  {e.url}  {size} bytes  {e.note}\n")
+        if e.kind == "store" and full:
+            sys.stdout.write(f"  sha256: {e.sha256} (store requests carry ciphertexts only: not kept)\n")
         if full:
             sys.stdout.write(f"  body:  {e.body}\n")
             if e.reply:

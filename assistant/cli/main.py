@@ -58,9 +58,11 @@ def _debug_requested(argv: list[str]) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     from assistant.cli.output import err
+    from assistant.datadir import private_umask
 
     args = sys.argv[1:] if argv is None else argv
     debug = _debug_requested(args)
+    private_umask()  # keys, store, ledger and conversations are created owner-only
     try:
         cli.main(args=args, prog_name="assistant", standalone_mode=False)
     except (AssistantError, StoreError, ModelError, ValidationError) as raised:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,8 +27,15 @@ def passphrase(settings: Settings, *, prompt: str = "Passphrase", confirm: bool 
     return value
 
 
+def store_recorder(settings: Settings, keyring: Keyring) -> Callable[[Any], None]:
+    """The ledger's callback for store-server requests (`open_store(..., recorder=...)`)."""
+    from assistant.pipeline.ledger import Ledger
+
+    return Ledger(settings.home, keyring).record_store
+
+
 def open_keyring(settings: Settings) -> Keyring:
     """Unlock the data dir's keys; a missing key file fails before the passphrase is asked for."""
-    from assistant.wiring import unlock
+    from assistant.core import unlock
 
     return unlock(settings, lambda: passphrase(settings))

@@ -33,16 +33,58 @@ def store() -> None:
     show_default=True,
     help="Where the scan runs: numpy on the CPU, or torch on the CPU or a CUDA GPU (blocks stay resident).",
 )
-def serve(host: str, port: int, db_path: Path | None, max_body_mb: int, device: str) -> None:
-    """Serve the encrypted store over HTTP; it never holds a key.
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM certificate: serve https (with --tls-key).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM private key of --tls-cert.",
+)
+@click.option("--max-connections", default=64, show_default=True, help="Open connections at once.")
+@click.option(
+    "--timeout-s", default=30.0, show_default=True, help="Seconds a silent connection is kept open."
+)
+def serve(
+    host: str,
+    port: int,
+    db_path: Path | None,
+    max_body_mb: int,
+    device: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    max_connections: int,
+    timeout_s: float,
+) -> None:
+    """Serve the encrypted store over HTTP or HTTPS; it never holds a key.
 
     The bearer token comes from ASSISTANT_STORE_TOKEN, or a fresh one is generated and printed.
+    Without --tls-cert the token and the ciphertexts travel in clear: use it beyond 127.0.0.1.
 
-    Example: ASSISTANT_STORE_TOKEN=s3cret assistant store serve --port 8765
+    Example: ASSISTANT_STORE_TOKEN=s3cret assistant store serve --tls-cert cert.pem --tls-key key.pem
     """
     import secrets
+    import ssl
 
+    from assistant.errors import ConfigError
     from encrypted_store.server import serve as make_server
+    from encrypted_store.transport import tls_context
+
+    if (tls_cert is None) != (tls_key is None):
+        raise ConfigError("--tls-cert and --tls-key go together.", "Give both PEM files, or neither.")
+    tls = None
+    if tls_cert is not None and tls_key is not None:
+        try:
+            tls = tls_context(tls_cert, tls_key)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"The TLS certificate or key cannot be loaded ({exc}).",
+                "Check that --tls-key is the private key of --tls-cert, both in PEM.",
+            ) from None
 
     settings = load_settings()
     if device == "cuda":
@@ -59,9 +101,12 @@ def serve(host: str, port: int, db_path: Path | None, max_body_mb: int, device: 
         max_body_mb * 1024 * 1024,
         settings.threads,
         None if device == "numpy" else device,
+        tls=tls,
+        max_connections=max_connections,
+        conn_timeout=timeout_s,
     )
     bound_host, bound_port = server.server_address[:2]
-    click.echo(f"store server listening on http://{bound_host}:{bound_port}", err=True)
+    click.echo(f"store server listening on {server.scheme}://{bound_host}:{bound_port}", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -87,11 +132,12 @@ def _require_cuda() -> None:
 
 
 def _open():  # type: ignore[no-untyped-def]
-    from assistant.cli.session import open_keyring
+    from assistant.cli.session import open_keyring, store_recorder
     from assistant.wiring import open_store
 
     settings = load_settings()
-    return open_store(settings, open_keyring(settings))
+    keyring = open_keyring(settings)
+    return open_store(settings, keyring, recorder=store_recorder(settings, keyring))
 
 
 @store.command()

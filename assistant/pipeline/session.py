@@ -73,7 +73,8 @@ class AssistantSession:
         if self._store is None and self.keyring is not None and self.settings.keyfile.exists():
             from assistant.wiring import open_store
 
-            self._store = open_store(self.settings, self.keyring)
+            recorder = self.ledger.record_store if self.ledger is not None else None
+            self._store = open_store(self.settings, self.keyring, recorder=recorder)
         return self._store
 
     @property
