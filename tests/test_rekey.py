@@ -15,11 +15,12 @@ import pytest
 from assistant import wiring
 from assistant.config import Settings, load_settings
 from assistant.conversations import Conversation, ConversationStore, Turn
-from assistant.errors import AuthError, ConfigError, StoreError
+from assistant.errors import ConfigError, StoreError
 from assistant.ingest.manifest import DocKeys
 from assistant.pipeline.ledger import FILENAME, Ledger
 from assistant.rekey import STAGE, rekey
 from assistant.wiring import open_store
+from encrypted_store import errors as se
 from encrypted_store import keys
 from encrypted_store.api import RecordIn
 
@@ -79,7 +80,7 @@ def test_rekey_re_encrypts_everything_under_new_keys() -> None:
     st = open_store(settings, new)
     assert st.delete_doc(DocKeys(new)("/home/alice/letters/okafor.txt")) == 30  # document keys moved too
     st.close()
-    with pytest.raises(AuthError):  # the old keys open nothing any more
+    with pytest.raises(se.MismatchError):  # the old keys open nothing any more
         open_store(settings, old)
     with pytest.raises(StoreError):
         Ledger(settings.home, old).entries()
@@ -99,7 +100,7 @@ def test_rekey_refuses_a_remote_store_and_a_broken_ledger() -> None:
     with pytest.raises(StoreError, match="ledger"):
         rekey(settings, PW)
     assert settings.keyfile.read_bytes() == before and not (settings.home / STAGE).exists()
-    with pytest.raises(AuthError):
+    with pytest.raises(se.WrongPassphrase):
         rekey(settings, "wrong")
 
 

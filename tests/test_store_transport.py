@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from assistant.config import load_settings
-from assistant.errors import StoreError
+from assistant.errors import translate
+from encrypted_store.errors import StoreError
 from assistant.wiring import create_keys, open_store
 from encrypted_store import scan, server, transport, wire
 from encrypted_store.client import HttpBackend, StoreRequest
@@ -111,7 +112,7 @@ def test_https_store_with_a_trusted_ca_file(tmp_path: Path, ring: Keyring) -> No
         # control: the same server is not trusted without the CA file, and plain http does not talk to it
         with pytest.raises(StoreError, match="certificate") as untrusted:
             HttpBackend(url, TOKEN).info()
-        assert "ASSISTANT_STORE_CA_FILE" in untrusted.value.next_step
+        assert "ASSISTANT_STORE_CA_FILE" in translate(untrusted.value).next_step
         with pytest.raises(StoreError):
             HttpBackend(url.replace("https", "http"), TOKEN, timeout=5).info()
     finally:
@@ -124,7 +125,7 @@ def test_bad_store_url_and_ca_file_are_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.pem").write_text("not a certificate")
     with pytest.raises(StoreError, match="CA file") as exc:
         HttpBackend("https://127.0.0.1:1", TOKEN, ca_file=tmp_path / "bad.pem")
-    assert "ASSISTANT_STORE_CA_FILE" in exc.value.next_step
+    assert "ASSISTANT_STORE_CA_FILE" in translate(exc.value).next_step
 
 
 def test_cli_serves_https(tmp_path: Path) -> None:
