@@ -15,19 +15,22 @@ def open_store(settings: Settings, keyring: Keyring, dim: int | None = None) -> 
 
     `dim` is the embedder's dimension: a new store takes it (default 384), an existing one must match.
     """
+    from encrypted_store.host import StoreHost
     from encrypted_store.store import EncryptedStore
 
+    host: StoreHost
     if settings.store_url:
-        from encrypted_store.client import HttpBackend
+        from encrypted_store.client import HttpHost
 
         token = settings.store_token.get_secret_value() if settings.store_token else None
-        backend = HttpBackend(settings.store_url, token)
+        host = HttpHost(settings.store_url, token)
     else:
-        from encrypted_store.backend import LocalBackend
+        from encrypted_store.backend import LocalHost
 
-        backend = LocalBackend(settings.store_path, settings.threads)
+        host = LocalHost(settings.store_path, settings.threads)
     try:
-        return EncryptedStore(backend, keyring, dim)
+        # the newest store state this data dir has seen: a host cannot roll back below it
+        return EncryptedStore(host, keyring, dim, state_path=settings.home / "store-state.sealed")
     except BaseException:
-        backend.close()
+        host.close()
         raise
