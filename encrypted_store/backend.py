@@ -71,6 +71,9 @@ class LocalHost:
         return self.info()
 
     def state(self) -> StateBlob | None:
+        return self._read_state()
+
+    def _read_state(self) -> StateBlob | None:
         rows = self.db.query("SELECT counter, blob FROM state WHERE id = 0")
         return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
 
@@ -196,7 +199,7 @@ class LocalHost:
             pending = [
                 Row(*r) for r in self.db.query("SELECT * FROM records WHERE pos IS NULL ORDER BY rowid")
             ]
-            self._snap = (pending, self.state())
+            self._snap = (pending, self._read_state())
             self._groups = groups
             current = {key for key, _a in groups}
             self._splits = {k: v for k, v in self._splits.items() if k in current}

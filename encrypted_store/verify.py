@@ -28,7 +28,7 @@ from encrypted_store.ckks import N
 from encrypted_store.host import StateBlob
 from encrypted_store.keys import Keyring
 
-CANARIES = 8  # secret canary slots per block
+CANARIES = 32  # secret canary slots per block (0.8% of its capacity)
 FORMAT = 2  # record binding (AAD) with a version; blocks with several canaries; padded payloads
 
 
@@ -171,14 +171,20 @@ class HighWater:
             os.close(lock)
 
 
-def check_scores(slots: np.ndarray, expected: np.ndarray, order: np.ndarray, filled: int, tol: float) -> str:
-    """One block's decrypted (Q, N) scores against its canaries and empty slots; '' when all fit."""
+def check_scores(
+    slots: np.ndarray, expected: np.ndarray, order: np.ndarray, filled: int, tol: float
+) -> tuple[str, np.ndarray]:
+    """One block's decrypted (Q, N) scores against its canaries and empty slots.
+
+    Returns ('' or what failed, the deviations of every checked slot): the caller also tests their
+    spread against the noise, which catches a key-dependent offset too small for any one slot."""
     if not np.all(np.isfinite(slots)):
-        return "range"
+        return "range", np.zeros(0)
+    dev = np.concatenate([(slots[:, order[:CANARIES]] - expected).ravel(), slots[:, order[filled:]].ravel()])
     if np.max(np.abs(slots[:, order[:CANARIES]] - expected), initial=0.0) > tol:
-        return "canary"
+        return "canary", dev
     if filled < N and np.max(np.abs(slots[:, order[filled:]]), initial=0.0) > tol:
-        return "empty"
+        return "empty", dev
     if np.max(np.abs(slots), initial=0.0) > 1.0 + tol:
-        return "range"
-    return ""
+        return "range", dev
+    return "", dev

@@ -47,9 +47,7 @@ def ring(settings: Settings) -> Keyring:
 
 
 @pytest.mark.slow
-def test_tampered_ciphertext_stops_the_search_and_compact_repairs(
-    settings: Settings, ring: Keyring
-) -> None:
+def test_tampered_ciphertext_stops_the_search_and_compact_repairs(settings: Settings, ring: Keyring) -> None:
     st = open_store(settings, ring)
     placed, pending = unit_rows(40, 0), unit_rows(10, 1)
     st.add(recs(placed, "a"))
