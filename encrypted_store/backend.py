@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.errors import InputError
 from encrypted_store import scan
-from encrypted_store.ckks import N
+from encrypted_store.ckks import N, uniform_from_seed
 from encrypted_store.db import Database
 from encrypted_store.host import PlainQuery, Row, ScanResult, StateBlob, state_of
 
@@ -230,14 +230,26 @@ class LocalHost:
         with _blas_threads(self.threads):
             return self._result(groups, snap, [scan.scan_plain(a, query, prime) for _k, a in groups])
 
-    def scan_encrypted(self, enc: np.ndarray) -> ScanResult:
-        """enc: (Q, D, 2, N) broadcast query ciphertexts (residues) -> (nb, Q, 3, N).
+    def scan_encrypted(self, enc: np.ndarray, seeds: list[bytes] | None = None) -> ScanResult:
+        """enc: (Q, D, 2, N) broadcast query ciphertexts (residues) -> (nb, Q, 3, N); with `seeds`,
+        (Q, D, N) c0 halves whose c1 the host expands from the seeds.
 
         The first encrypted query splits the blocks into a float32 hi/lo copy that later ones reuse:
         encrypted-query mode holds twice the memory of plaintext-query mode.
         """
         dim, prime = self._params()
         enc = np.asarray(enc)
+        if seeds is not None:
+            if (
+                enc.ndim != 3
+                or len(seeds) != len(enc)
+                or any(not isinstance(x, bytes) or len(x) != 32 for x in seeds)
+            ):
+                raise InputError(
+                    "Encrypted query seeds do not match.", "Check that client and server versions match."
+                )
+            c1 = np.stack([uniform_from_seed(x, enc.shape[1:], prime) for x in seeds])
+            enc = np.stack([enc, c1], axis=2)
         if enc.ndim != 4 or enc.shape[1:] != (dim, 2, N) or enc.dtype.kind not in "iu":
             raise InputError("Encrypted query does not match the store.", "Check the embedding dimension.")
         if np.any(enc < 0) or np.any(enc >= prime):

@@ -91,8 +91,8 @@ class HttpHost:
     def scan_plain(self, query: PlainQuery) -> ScanResult:
         return self._scan(self._invoke("scan_plain", query=query))
 
-    def scan_encrypted(self, enc: np.ndarray) -> ScanResult:
-        return self._scan(self._invoke("scan_encrypted", enc=enc.astype(np.int64)))
+    def scan_encrypted(self, enc: np.ndarray, seeds: list[bytes] | None = None) -> ScanResult:
+        return self._scan(self._invoke("scan_encrypted", enc=enc.astype(np.int64), seeds=seeds))
 
     @staticmethod
     def _scan(res: Any) -> ScanResult:

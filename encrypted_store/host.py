@@ -94,8 +94,11 @@ class StoreHost(Protocol):
     def scan_plain(self, query: PlainQuery) -> ScanResult:
         """Score every block against plaintext digit columns (the host learns the query)."""
 
-    def scan_encrypted(self, enc: np.ndarray) -> ScanResult:
-        """Score every block against (Q, D, 2, N) query ciphertexts (the host learns nothing of them)."""
+    def scan_encrypted(self, enc: np.ndarray, seeds: list[bytes] | None = None) -> ScanResult:
+        """Score every block against (Q, D, 2, N) query ciphertexts (the host learns nothing of them).
+
+        With `seeds`, enc is (Q, D, N): each query's c0 only; its c1 is `uniform_from_seed(seeds[q])`.
+        """
 
     def manifest_put(self, tag: bytes, value: bytes) -> None: ...
 

@@ -445,7 +445,13 @@ class EncryptedStore:
         if encrypted:
             self.kit.prefetch = True  # the next query's encryptions of zero are made in the background
             qscale = float(2 ** params["enc_query_bits"])
-            res = self.host.scan_encrypted(np.stack([self.kit.encrypt_broadcast(row, qscale) for row in q]))
+            if self.host.remote:  # c1 travels as a seed: half the upload
+                parts = [self.kit.encrypt_broadcast_seeded(row, qscale) for row in q]
+                res = self.host.scan_encrypted(np.stack([c0 for c0, _s in parts]), [s for _c, s in parts])
+            else:
+                res = self.host.scan_encrypted(
+                    np.stack([self.kit.encrypt_broadcast(row, qscale) for row in q])
+                )
         else:
             qscale = float(2 ** params["query_bits"])
             res = self.host.scan_plain(scan.plain_query(q, params["query_bits"]))

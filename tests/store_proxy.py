@@ -100,6 +100,8 @@ def best_cosine(body: bytes, truth: np.ndarray) -> float:
                     if w.shape[1] % levels == 0:
                         d = w.reshape(dim, -1, levels)
                         cands += list((d * (float(1 << radix) ** np.arange(levels))).sum(axis=2).T)
+        if a.ndim == 3 and a.shape[1] == dim and a.dtype.kind in "iu":  # seeded: c0 halves only
+            a = a[:, :, None, :]
         if a.ndim == 4 and a.shape[1] == dim and a.dtype.kind in "iu":
             c = a.astype(np.float64)
             p = 8796092858369.0
@@ -147,8 +149,8 @@ class TamperingHost(LocalHost):
     def scan_plain(self, query: Any) -> Any:
         return self._tamper(super().scan_plain(query))
 
-    def scan_encrypted(self, enc: Any) -> Any:
-        return self._tamper(super().scan_encrypted(enc))
+    def scan_encrypted(self, enc: Any, seeds: Any = None) -> Any:
+        return self._tamper(super().scan_encrypted(enc, seeds))
 
     def state(self) -> Any:
         if "old_state" in self.attacks:
