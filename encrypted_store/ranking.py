@@ -73,9 +73,10 @@ def top_k(
     wanted = {int(p) for c in chosen for p in c}
     total = min(len(positions), per_query * len(q))
     rng = np.random.default_rng(secrets.randbits(128))
-    if len(wanted) < total:  # decoys: the fetch size does not tell how much the queries overlap
-        spare = np.setdiff1d(positions, np.fromiter(wanted, dtype=np.int64, count=len(wanted)))
-        wanted |= {int(p) for p in rng.choice(spare, size=total - len(wanted), replace=False)}
+    while len(wanted) < total:  # decoys: the fetch size does not tell how much the queries overlap
+        for p in positions[rng.integers(0, len(positions), size=2 * (total - len(wanted)))]:
+            if len(wanted) < total:
+                wanted.add(int(p))
     order = rng.permutation(np.fromiter(wanted, dtype=np.int64, count=len(wanted))).tolist()
     rows = {r.pos: r for r in store.host.fetch(positions=order) if r.pos in wanted} if order else {}
     opened: dict[int, RecordIn | None] = {}
