@@ -52,6 +52,10 @@ MIN_BUCKET = 4096  # sealed payloads are padded to a power of two at least this 
 TOLERANCE = {False: 5e-4, True: 0.02}
 RMS_TOLERANCE = {False: 1e-4, True: 1.5e-3}
 RMS_MIN_SAMPLES = 32
+ROLLBACK_NEXT = (
+    "Someone put back an older copy of the store: restore the newest one from your backup. If you "
+    "restored an older backup yourself, delete store-state.sealed in the data dir to accept it."
+)
 
 
 class EncryptedStore:
@@ -120,13 +124,13 @@ class EncryptedStore:
             if floor:
                 raise RollbackError(
                     f"The store host served no state, but this client has seen state {floor}.",
-                    "The host was reset or rolled back: restore the store from your backup.",
+                    ROLLBACK_NEXT,
                 )
             return ClientState(self.store_id)
         if int(blob[0]) < floor:
             raise RollbackError(
                 f"The store host served state {int(blob[0])}, older than state {floor} seen before.",
-                "The host was rolled back to an old copy: restore the store from your backup.",
+                ROLLBACK_NEXT,
             )
         if self._cached is not None and self._cached[0] == blob:
             state = self._cached[1]

@@ -201,6 +201,11 @@ def test_an_old_copy_of_the_embedded_store_is_refused(ring: Keyring) -> None:
     st.close()
     shutil.copy(backup, settings.store_path)  # the attacker puts the old file back
     st = open_store(settings, ring)
-    with pytest.raises(RollbackError, match="older than state"):
+    with pytest.raises(RollbackError, match="older than state") as exc:
         st.search(X[2], k=1)
+    assert "store-state.sealed" in exc.value.next_step
+    st.host.close()
+    (settings.home / "store-state.sealed").unlink()  # the user restored that backup on purpose
+    st = open_store(settings, ring)
+    assert st.search(X[2], k=1)[0][0].record.id == "r2" and st.last_warnings == []
     st.host.close()
