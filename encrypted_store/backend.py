@@ -37,6 +37,18 @@ def _blas_threads(count: int) -> Any:
     return threadpool_limits(count, user_api="blas")
 
 
+MAX_POS = 1 << 40  # 2^28 blocks: far beyond any store, far below SQLite's 2^63
+
+
+def _pos(value: Any, limit: int = MAX_POS) -> int:
+    """An int in [0, limit) from a caller (bools and floats are not ints here)."""
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) or not 0 <= int(value) < limit:
+        raise InputError(
+            f"A block or position is out of range ({value!r}).", "Check client and server versions."
+        )
+    return int(value)
+
+
 class StoreConflict(InputError):
     """Another writer changed the store since this client read its state."""
 
@@ -65,6 +77,8 @@ class LocalHost:
 
     def setup(self, meta: dict[str, Any]) -> dict[str, Any]:
         """Record public parameters on first use; later calls leave them as they are."""
+        if not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
+            raise InputError("Store parameters must be an object.", "Check client and server versions.")
         with self.db.write() as conn:
             for key, value in meta.items():
                 conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
@@ -113,7 +127,7 @@ class LocalHost:
     ) -> list[Row]:
         out: list[Row] = []
         for column, values in (("tag", tags), ("pos", positions), ("doc", docs)):
-            values = [int(v) if column == "pos" else bytes(v) for v in values or []]
+            values = [_pos(v) if column == "pos" else bytes(v) for v in values or []]
             for i in range(0, len(values), 500):
                 part = values[i : i + 500]
                 marks = ",".join("?" * len(part))
@@ -122,7 +136,7 @@ class LocalHost:
         return out
 
     def block_rows(self, block: int) -> list[Row]:
-        lo = int(block) * N
+        lo = _pos(block, MAX_POS // N) * N
         sql = "SELECT * FROM records WHERE pos >= ? AND pos < ? ORDER BY pos"
         return [Row(*r) for r in self.db.query(sql, (lo, lo + N))]
 
@@ -131,13 +145,13 @@ class LocalHost:
         self, block: int, data: bytes, placed: list[tuple[bytes, bytes, int, bytes]], state: StateBlob
     ) -> None:
         """Store (or replace) one block and make `placed` its rows, atomically with the state."""
-        block = int(block)
+        block = _pos(block, MAX_POS // N)
         if isinstance(data, np.ndarray):  # from the server: the wire carries it as a float64 array
             data = data.astype("<f8").tobytes() if data.dtype == np.float64 else b""
         if len(data) != N * 2 * self._dim() * 8 or block < 0:
             raise InputError("A block has the wrong size.", "Check that client and server versions match.")
         lo = block * N
-        if any(not lo <= int(pos) < lo + N for _t, _d, pos, _p in placed):
+        if any(not lo <= _pos(pos) < lo + N for _t, _d, pos, _p in placed):
             raise InputError("A record was placed outside its block.", "Report this as a bug.")
         with self.db.write() as conn:
             self._put_state(conn, state)
@@ -155,7 +169,8 @@ class LocalHost:
 
     def drop_block(self, block: int, released: list[tuple[bytes, bytes]], state: StateBlob) -> None:
         """Delete a block; released rows become pending with their re-sealed payloads, others go."""
-        lo = int(block) * N
+        block = _pos(block, MAX_POS // N)
+        lo = block * N
         with self.db.write() as conn:
             self._put_state(conn, state)
             conn.executemany(

@@ -145,10 +145,12 @@ def encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
 _TYPES = {"$Row": Row, "$PlainQuery": PlainQuery, "$ScanResult": ScanResult}
 
 
-def decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+def decode(value: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> Any:
     """Inverse of `encode`; raises ValueError/KeyError/TypeError on anything else."""
+    if depth > 16:  # no protocol value nests deeper
+        raise ValueError("value nested too deeply")
     if isinstance(value, list):
-        return [decode(v, arrays) for v in value]
+        return [decode(v, arrays, depth + 1) for v in value]
     if isinstance(value, dict):
         if len(value) == 1:
             ((key, inner),) = value.items()
@@ -157,8 +159,8 @@ def decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
             if key == "$a":
                 return arrays[inner]
             if key in _TYPES:
-                return _TYPES[key](**{k: decode(v, arrays) for k, v in inner.items()})
-        return {k: decode(v, arrays) for k, v in value.items()}
+                return _TYPES[key](**{k: decode(v, arrays, depth + 1) for k, v in inner.items()})
+        return {k: decode(v, arrays, depth + 1) for k, v in value.items()}
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise TypeError(f"unexpected {type(value).__name__}")

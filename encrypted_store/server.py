@@ -41,7 +41,10 @@ def _dispatch(host: StoreHost) -> dict[str, Callable[[dict[str, Any], dict[str, 
             if not isinstance(kwargs, dict):
                 raise TypeError("arguments must be an object")
             out: dict[str, np.ndarray] = {}
-            result = encode(method(**kwargs), out)
+            try:
+                result = encode(method(**kwargs), out)
+            except (OverflowError, RecursionError, AttributeError, IndexError) as exc:  # a bad value: a 400
+                raise ValueError(type(exc).__name__) from None
             return {"result": result}, out
 
         return run
