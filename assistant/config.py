@@ -35,8 +35,9 @@ class Settings(BaseSettings):
     model: str | None = None
     store_url: str | None = None
     store_token: SecretStr | None = None
-    # encrypt the search vectors too, so the store host does not learn them (about 2.5x the search time)
-    encrypted_query: bool = False
+    # encrypt the search vectors too, so the store host does not learn them (about 2.5x the search time);
+    # None: encrypted exactly when the store is remote (a plaintext query to a remote store is refused)
+    encrypted_query: bool | None = None
     threads: int | None = None
     n_ctx: int = 4096
     backend: str = "llamacpp"

@@ -69,6 +69,7 @@ def open_store(
         dim=dim,
         ca_file=settings.store_ca_file,
         recorder=recorder,
+        state_path=settings.home / "store-state.sealed",
     )
 
 

@@ -31,7 +31,7 @@ from encrypted_store.ckks import N  # noqa: E402
 from encrypted_store.store import EncryptedStore  # noqa: E402
 
 FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
-PER_BLOCK = N - 1  # slot 0 of each block holds the canary
+PER_BLOCK = N - 32  # each block holds 32 canaries at secret slots
 
 
 def dataset(n: int, dim: int, queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -78,9 +78,17 @@ def median_time(fn: Any, repeats: int, name: str = "") -> float:
     return statistics.median(times)
 
 
-def record_index(positions: np.ndarray) -> np.ndarray:
-    """Records were added in order, 4095 per block after the canary slot."""
-    return (positions // N) * PER_BLOCK + positions % N - 1
+def record_index(store: EncryptedStore) -> Any:
+    """position -> record number, read from the opened rows (slots are in a secret order)."""
+    state = store.state()
+    table: dict[int, int] = {}
+    positions = state.live_positions().tolist()
+    for lo in range(0, len(positions), 5000):
+        for row in store.host.fetch(positions=positions[lo : lo + 5000]):
+            rec = store._open(row, state.version_at(row.pos))
+            if rec is not None:
+                table[int(row.pos)] = int(rec.id[1:])
+    return lambda pos: np.array([table[int(p)] for p in pos], dtype=np.int64)
 
 
 def agreement(
@@ -89,10 +97,11 @@ def agreement(
     exact64 = x.astype(np.float64)
     same_raw = same_final = same_f32 = 0
     max_err = 0.0
+    index_of = record_index(store)
     for lo in range(0, len(q), batch):
         qs = q[lo : lo + batch]
         scores, positions = store.encrypted_scores(qs, encrypted_query=encrypted)
-        idx = record_index(positions)
+        idx = index_of(positions)
         exact = qs.astype(np.float64) @ exact64[idx].T
         max_err = max(max_err, float(np.abs(scores - exact).max()))
         f32 = qs @ x[idx].T
@@ -116,8 +125,8 @@ def seal_baseline(store: EncryptedStore, q: np.ndarray, blocks: int) -> float:
     kit = store.kit
     ctx = _context(kit.prime)
     evaluator, encoder = sealapi.Evaluator(ctx), sealapi.CKKSEncoder(ctx)
-    store.backend._refresh(store.dim)
-    group = store.backend._groups[0][1]
+    store.host._refresh()
+    group = store.host._groups[0][1]
     probe = sealapi.Ciphertext()
     sealapi.Encryptor(ctx, sealapi.KeyGenerator(ctx).secret_key()).encrypt_zero_symmetric(probe)
     import struct
@@ -198,6 +207,35 @@ def synthetic_scan(records: int, dim: int, repeats: int) -> dict[str, Any]:
     return out
 
 
+def fetch_protocol(records: int, queries: int, baseline: str) -> dict[str, Any]:
+    """The remote search protocol of this branch next to commit `baseline`'s, through a real
+    `assistant store serve` on 127.0.0.1: time and bytes on the wire per search (bench/store_fetch.py
+    runs once under each version's code, one after the other, in this one invocation)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    out: dict[str, Any] = {"records": records, "queries": queries, "baseline_commit": baseline}
+    with tempfile.TemporaryDirectory(prefix="bench-old-src-") as old:
+        archive = subprocess.run(
+            ["git", "archive", baseline, "encrypted_store", "assistant", "models"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", old], input=archive.stdout, check=True)
+        for name, src in (("this_branch", str(root)), ("baseline", old)):
+            cmd = [sys.executable, str(root / "bench" / "store_fetch.py"), "--records", str(records)]
+            cmd += ["--queries", str(queries)]
+            env = {**os.environ, "PYTHONPATH": src}
+            run = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            out[name] = json.loads(run.stdout.strip().splitlines()[-1])
+    for side in ("this_branch", "baseline"):
+        r = out[side]
+        r["encrypted_vs_plain"] = round(r["encrypted"]["query_s"] / r["plain"]["query_s"], 2)
+    out["load_average_1min"] = os.getloadavg()[0]
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--records", type=int, default=10000)
@@ -208,7 +246,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--baseline-blocks", type=int, default=2)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--synthetic-scan", action="store_true", help="time only the scan (for 1M+)")
+    ap.add_argument(
+        "--fetch-protocol", metavar="COMMIT", help="compare the remote search protocol with this commit's"
+    )
     args = ap.parse_args(argv)
+    if args.fetch_protocol:
+        result = fetch_protocol(args.records, max(3, args.repeats), args.fetch_protocol)
+        print(json.dumps(result))
+        return result
     if args.synthetic_scan:
         result = synthetic_scan(args.records, args.dim, args.repeats)
         print(json.dumps(result) if args.json else result)
@@ -230,7 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         pq = __import__("encrypted_store.scan", fromlist=["plain_query"]).plain_query
         out["scan_only_s"] = median_time(
-            lambda i: store.backend.scan_plain(pq(q[i : i + 1], 17), store.dim, store.kit.prime),
+            lambda i: store.host.scan_plain(pq(q[i : i + 1], 17)),
             args.repeats,
             "scan_only",
         )

@@ -1,8 +1,8 @@
 """The store's contract: what the indexer and the pipeline call, whether the store is embedded or remote.
 
-Implementations: `encrypted_store.local` (in-process, on the data dir) and `encrypted_store.client`
-(an `assistant store serve` server). Both take plaintext in and give plaintext out on the client side;
-only ciphertexts, sealed payloads and opaque ids reach the storage layer.
+Implementation: `encrypted_store.store.EncryptedStore` over a `StoreHost` (`encrypted_store.host`):
+in-process on the data dir, or an `assistant store serve` server. Plaintext in and out on the client
+side; only ciphertexts, sealed payloads, opaque ids and the client's sealed state reach the host.
 """
 
 from __future__ import annotations
@@ -66,14 +66,18 @@ class Store(Protocol):
         queries: np.ndarray,
         k: int = 5,
         *,
-        encrypted_query: bool = False,
+        encrypted_query: bool | None = None,
         filters: SearchFilter | None = None,
     ) -> list[list[Hit]]:
         """Top-k per query row (queries: float32 (q, dim), unit rows), all rows in one pass.
 
+        encrypted_query: None = encrypted exactly when the host is remote; False with a remote host
+        is refused (InputError).
+
         Raises:
-            StoreError: the store is unreachable or corrupt. Tampered records are skipped and
-                reported through `last_warnings`, never returned.
+            StoreError: the store is unreachable or corrupt; HostIntegrityError (a StoreError) when
+                the host's scores, blocks or state fail the client's checks. Tampered or rolled-back
+                records are skipped and reported through `last_warnings`, never returned.
         """
 
     def get(self, ids: Sequence[str]) -> list[Record]:

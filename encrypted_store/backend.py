@@ -1,4 +1,4 @@
-"""The store host's operations (no key): rows, blocks, scans. Embedded in-process or behind HTTP.
+"""`LocalHost`: the store host (no key) on a SQLite file, in-process or behind `assistant store serve`.
 
 Positions: a placed record sits at pos = block * 4096 + slot; pending records (pos NULL) are not in
 any ciphertext yet. Blocks are cached in memory in groups laid out dimension-major (D, j, block,
@@ -13,17 +13,18 @@ import contextlib
 import json
 import os
 import secrets
+import sqlite3
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from encrypted_store import scan
-from encrypted_store.ckks import N
+from encrypted_store.ckks import N, uniform_from_seed
 from encrypted_store.db import Database
 from encrypted_store.errors import InputError
+from encrypted_store.host import PlainQuery, Row, ScanResult, StateBlob, state_of
 
 GROUP_BLOCKS = 16  # 64k records, ~400 MB per group at 384 dims
 
@@ -36,23 +37,26 @@ def _blas_threads(count: int) -> Any:
     return threadpool_limits(count, user_api="blas")
 
 
-@dataclass(frozen=True)
-class Row:
-    tag: bytes
-    doc: bytes
-    pos: int | None
-    payload: bytes
+MAX_POS = 1 << 40  # 2^28 blocks: far beyond any store, far below SQLite's 2^63
 
 
-@dataclass(frozen=True)
-class ScanResult:
-    blocks: np.ndarray  # (nb,) int64 block ids
-    cts: np.ndarray  # (nb, Q, size, N) uint64 result ciphertexts
-    live: np.ndarray  # (nb, N) bool: slot holds a current record
+def _pos(value: Any, limit: int = MAX_POS) -> int:
+    """An int in [0, limit) from a caller (bools and floats are not ints here)."""
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) or not 0 <= int(value) < limit:
+        raise InputError(
+            f"A block or position is out of range ({value!r}).", "Check client and server versions."
+        )
+    return int(value)
 
 
-class LocalBackend:
-    """Everything the untrusted host does, on one SQLite file."""
+class StoreConflict(InputError):
+    """Another writer changed the store since this client read its state."""
+
+
+class LocalHost:
+    """Everything the untrusted host does, on one SQLite file (`encrypted_store.host.StoreHost`)."""
+
+    remote = False
 
     def __init__(self, path: Path, threads: int | None = None, scan_device: str | None = None) -> None:
         self.db = Database(path)
@@ -65,7 +69,7 @@ class LocalBackend:
             self._scanner = TorchScanner(scan_device)
         self._gen = -1
         self._groups: list[tuple[tuple[tuple[int, int], ...], np.ndarray]] = []
-        self._live: dict[int, np.ndarray] = {}
+        self._snap: tuple[list[Row], StateBlob | None] = ([], None)
         self._splits: dict[tuple[tuple[int, int], ...], np.ndarray] = {}  # for encrypted queries
         self._cache_lock = threading.Lock()
 
@@ -79,160 +83,213 @@ class LocalBackend:
 
     def setup(self, meta: dict[str, Any]) -> dict[str, Any]:
         """Record public parameters on first use; later calls leave them as they are."""
+        if not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
+            raise InputError("Store parameters must be an object.", "Check client and server versions.")
         with self.db.write() as conn:
             for key, value in meta.items():
                 conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
         return self.info()
 
+    def state(self) -> StateBlob | None:
+        return self._read_state()
+
+    def _read_state(self) -> StateBlob | None:
+        rows = self.db.query("SELECT counter, blob FROM state WHERE id = 0")
+        return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    @staticmethod
+    def _put_state(conn: sqlite3.Connection, state: StateBlob) -> None:
+        """Compare and set: the new state must follow the stored one (one writer at a time)."""
+        counter, blob = state_of(state)  # type: ignore[misc]
+        row = conn.execute("SELECT counter FROM state WHERE id = 0").fetchone()
+        if counter != (row[0] if row else 0) + 1:
+            raise StoreConflict(
+                "Another process changed the store at the same time.",
+                "Retry; index from one process at a time.",
+            )
+        conn.execute("INSERT OR REPLACE INTO state VALUES (0, ?, ?)", (counter, blob))
+
     # ---- rows ------------------------------------------------------------------------------
-    def append(self, rows: list[tuple[bytes, bytes, bytes]]) -> None:
+    def append(self, rows: list[tuple[bytes, bytes, bytes]], state: StateBlob) -> None:
         """Insert or replace records as pending; a replaced record's old slot becomes dead."""
         with self.db.write() as conn:
+            self._put_state(conn, state)
             conn.executemany(
                 "INSERT INTO records (tag, doc, pos, payload) VALUES (?, ?, NULL, ?) ON CONFLICT(tag) "
                 "DO UPDATE SET doc = excluded.doc, pos = NULL, payload = excluded.payload",
-                rows,
+                [(bytes(t), bytes(d), bytes(p)) for t, d, p in rows],
             )
 
-    def delete(self, tags: list[bytes]) -> int:
+    def delete(self, tags: list[bytes], state: StateBlob) -> int:
         with self.db.write() as conn:
-            return sum(conn.execute("DELETE FROM records WHERE tag = ?", (t,)).rowcount for t in tags)
+            self._put_state(conn, state)
+            return sum(conn.execute("DELETE FROM records WHERE tag = ?", (bytes(t),)).rowcount for t in tags)
 
-    def delete_doc(self, doc: bytes) -> int:
-        with self.db.write() as conn:
-            return int(conn.execute("DELETE FROM records WHERE doc = ?", (doc,)).rowcount)
-
-    def fetch(self, tags: list[bytes] | None = None, positions: list[int] | None = None) -> list[Row]:
+    def fetch(
+        self,
+        tags: list[bytes] | None = None,
+        positions: list[int] | None = None,
+        docs: list[bytes] | None = None,
+    ) -> list[Row]:
         out: list[Row] = []
-        if tags:
-            for i in range(0, len(tags), 500):
-                part = tags[i : i + 500]
+        for column, values in (("tag", tags), ("pos", positions), ("doc", docs)):
+            values = [_pos(v) if column == "pos" else bytes(v) for v in values or []]
+            for i in range(0, len(values), 500):
+                part = values[i : i + 500]
                 marks = ",".join("?" * len(part))
-                out += [Row(*r) for r in self.db.query(f"SELECT * FROM records WHERE tag IN ({marks})", part)]
-        if positions:
-            for i in range(0, len(positions), 500):
-                part = [int(p) for p in positions[i : i + 500]]
-                marks = ",".join("?" * len(part))
-                out += [Row(*r) for r in self.db.query(f"SELECT * FROM records WHERE pos IN ({marks})", part)]
+                sql = f"SELECT * FROM records WHERE {column} IN ({marks})"
+                out += [Row(*r) for r in self.db.query(sql, part)]
         return out
 
-    def pending(self) -> list[Row]:
-        return [Row(*r) for r in self.db.query("SELECT * FROM records WHERE pos IS NULL ORDER BY rowid")]
-
     def block_rows(self, block: int) -> list[Row]:
-        lo = block * N
+        lo = _pos(block, MAX_POS // N) * N
         sql = "SELECT * FROM records WHERE pos >= ? AND pos < ? ORDER BY pos"
         return [Row(*r) for r in self.db.query(sql, (lo, lo + N))]
 
-    def blocks(self) -> list[tuple[int, int]]:
-        """(block id, slots used) for every block."""
-        return [(int(a), int(b)) for a, b in self.db.query("SELECT id, used FROM blocks ORDER BY id")]
-
     # ---- blocks ----------------------------------------------------------------------------
-    def write_block(self, block: int | None, data: bytes, placed: list[tuple[bytes, int, bytes]]) -> int:
-        """Store (or replace) one block and place its records at their slots, atomically."""
-        if len(data) % (N * 2 * 8):
+    def write_block(
+        self, block: int, data: bytes, placed: list[tuple[bytes, bytes, int, bytes]], state: StateBlob
+    ) -> None:
+        """Store (or replace) one block and make `placed` its rows, atomically with the state."""
+        block = _pos(block, MAX_POS // N)
+        if isinstance(data, np.ndarray):  # from the server: the wire carries it as a float64 array
+            data = data.astype("<f8").tobytes() if data.dtype == np.float64 else b""
+        if len(data) != N * 2 * self._dim() * 8 or block < 0:
             raise InputError("A block has the wrong size.", "Check that client and server versions match.")
+        lo = block * N
+        if any(not lo <= _pos(pos) < lo + N for _t, _d, pos, _p in placed):
+            raise InputError("A record was placed outside its block.", "Report this as a bug.")
         with self.db.write() as conn:
-            if block is None:
-                block = int(conn.execute("SELECT coalesce(max(id) + 1, 0) FROM blocks").fetchone()[0])
-            lo = block * N
-            conn.execute("UPDATE records SET pos = NULL WHERE pos >= ? AND pos < ?", (lo, lo + N))
-            used = max((pos - lo for _t, pos, _p in placed), default=0) + 1
+            self._put_state(conn, state)
+            conn.execute("DELETE FROM records WHERE pos >= ? AND pos < ?", (lo, lo + N))
             conn.execute(
                 "INSERT INTO blocks VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data,"
                 " used = excluded.used, ver = excluded.ver",
-                (block, data, used, secrets.randbits(62)),  # a fresh version: caches never reuse a stale copy
+                (block, bytes(data), len(placed), secrets.randbits(62)),  # fresh: caches never reuse it
             )
-            if any(not lo <= pos < lo + N for _t, pos, _p in placed):
-                raise InputError("A record was placed outside its block.", "Report this as a bug.")
             conn.executemany(
-                "UPDATE records SET pos = ?, payload = ? WHERE tag = ?", [(q, pl, t) for t, q, pl in placed]
+                "INSERT INTO records (tag, doc, pos, payload) VALUES (?, ?, ?, ?) ON CONFLICT(tag) "
+                "DO UPDATE SET doc = excluded.doc, pos = excluded.pos, payload = excluded.payload",
+                [(bytes(t), bytes(d), int(q), bytes(pl)) for t, d, q, pl in placed],
             )
-        return block
 
-    def drop_block(self, block: int, released: list[tuple[bytes, bytes]]) -> None:
-        """Delete a block; its records become pending with the re-sealed payloads given, atomically."""
+    def drop_block(self, block: int, released: list[tuple[bytes, bytes]], state: StateBlob) -> None:
+        """Delete a block; released rows become pending with their re-sealed payloads, others go."""
+        block = _pos(block, MAX_POS // N)
+        lo = block * N
         with self.db.write() as conn:
-            conn.execute(
-                "UPDATE records SET pos = NULL WHERE pos >= ? AND pos < ?", (block * N, block * N + N)
+            self._put_state(conn, state)
+            conn.executemany(
+                "UPDATE records SET pos = NULL, payload = ? WHERE tag = ? AND pos >= ? AND pos < ?",
+                [(bytes(p), bytes(t), lo, lo + N) for t, p in released],
             )
-            conn.execute("DELETE FROM blocks WHERE id = ?", (block,))
-            conn.executemany("UPDATE records SET payload = ? WHERE tag = ?", [(p, t) for t, p in released])
+            conn.execute("DELETE FROM records WHERE pos >= ? AND pos < ?", (lo, lo + N))
+            conn.execute("DELETE FROM blocks WHERE id = ?", (int(block),))
 
-    def _refresh(self, dim: int) -> tuple[list[Any], dict[int, np.ndarray]]:
-        """A consistent snapshot (groups, live masks), rebuilt first if a write happened."""
+    def _dim(self) -> int:
+        return int(self.db.meta()["dim"])
+
+    def _refresh(self) -> tuple[list[Any], tuple[list[Row], StateBlob | None]]:
+        """A consistent snapshot (groups, pending rows, state), rebuilt first if a write happened."""
         with self._cache_lock:
-            self._rebuild(dim)
-            return self._groups, self._live
+            self._rebuild(self._dim())
+            return self._groups, self._snap
 
     def _rebuild(self, dim: int) -> None:
-        gen = self.db.generation()
-        if gen == self._gen:
-            return
-        versions = [(int(a), int(b)) for a, b in self.db.query("SELECT id, ver FROM blocks ORDER BY id")]
-        old = dict(self._groups)
-        groups = []
-        for start in range(0, len(versions), GROUP_BLOCKS):
-            key = tuple(versions[start : start + GROUP_BLOCKS])
-            array = old.get(key)
-            if array is None:
-                array = np.empty((dim, N, len(key), 2), dtype=np.float64)
-                for i, (block, _ver) in enumerate(key):
-                    (blob,) = self.db.query("SELECT data FROM blocks WHERE id = ?", (block,))[0]
-                    if len(blob) != N * 2 * dim * 8:
-                        array[:, :, i] = 0.0  # damaged: its canary will not decrypt, the client reports it
-                        continue
-                    array[:, :, i] = (
-                        np.frombuffer(blob, dtype=np.float64).reshape(N, 2, dim).transpose(2, 0, 1)
-                    )
-            groups.append((key, array))
-        self._groups = groups
-        current = {key for key, _a in groups}
-        self._splits = {k: v for k, v in self._splits.items() if k in current}
-        live: dict[int, np.ndarray] = {b: np.zeros(N, dtype=bool) for b, _v in versions}
-        pos = np.array(
-            [p for (p,) in self.db.query("SELECT pos FROM records WHERE pos IS NOT NULL")], dtype=np.int64
-        )
-        for block in np.unique(pos // N) if pos.size else []:
-            if int(block) in live:
-                live[int(block)][pos[pos // N == block] % N] = True
-        self._live = live
-        self._gen = gen
+        with self.db.snapshot():  # blocks, pending rows and state from one committed write
+            gen = self.db.generation()
+            if gen == self._gen:
+                return
+            versions = [(int(a), int(b)) for a, b in self.db.query("SELECT id, ver FROM blocks ORDER BY id")]
+            old = dict(self._groups)
+            groups = []
+            for start in range(0, len(versions), GROUP_BLOCKS):
+                key = tuple(versions[start : start + GROUP_BLOCKS])
+                array = old.get(key)
+                if array is None:
+                    array = np.empty((dim, N, len(key), 2), dtype=np.float64)
+                    for i, (block, _ver) in enumerate(key):
+                        (blob,) = self.db.query("SELECT data FROM blocks WHERE id = ?", (block,))[0]
+                        if len(blob) != N * 2 * dim * 8:
+                            array[:, :, i] = 0.0  # damaged: its canaries fail, the client reports it
+                            continue
+                        array[:, :, i] = (
+                            np.frombuffer(blob, dtype=np.float64).reshape(N, 2, dim).transpose(2, 0, 1)
+                        )
+                groups.append((key, array))
+            pending = [
+                Row(*r) for r in self.db.query("SELECT * FROM records WHERE pos IS NULL ORDER BY rowid")
+            ]
+            self._snap = (pending, self._read_state())
+            self._groups = groups
+            current = {key for key, _a in groups}
+            self._splits = {k: v for k, v in self._splits.items() if k in current}
+            self._gen = gen
 
     @staticmethod
     def _result(
-        groups: list[Any], live_by_block: dict[int, np.ndarray], parts: list[np.ndarray]
+        groups: list[Any], snap: tuple[list[Row], StateBlob | None], parts: list[np.ndarray]
     ) -> ScanResult:
         ids = np.array([b for key, _a in groups for b, _v in key], dtype=np.int64)
-        live = np.stack([live_by_block[int(b)] for b in ids]) if ids.size else np.zeros((0, N), dtype=bool)
         cts = np.concatenate(parts) if parts else np.zeros((0, 1, 2, N), dtype=np.uint64)
-        return ScanResult(ids, cts, live)
+        return ScanResult(ids, cts, list(snap[0]), snap[1])
 
-    def scan_plain(self, query: scan.PlainQuery, dim: int, prime: int) -> ScanResult:
-        groups, live = self._refresh(dim)
+    def _params(self) -> tuple[int, int]:
+        meta = self.db.meta()
+        return int(meta["dim"]), int(meta["ckks"]["prime"])
+
+    def scan_plain(self, query: PlainQuery) -> ScanResult:
+        dim, prime = self._params()
+        w = np.asarray(query.weights)
+        levels, radix = int(query.levels), int(query.radix_bits)
+        if w.ndim != 2 or w.shape[0] != dim or not 1 <= radix <= 8 or levels < 1 or w.shape[1] % levels:
+            raise InputError("Query shape does not match the store.", "Check the embedding dimension.")
+        if int(query.queries) * levels != w.shape[1] or not np.all(np.isfinite(w)):
+            raise InputError("Query shape does not match the store.", "Check the embedding dimension.")
+        query = PlainQuery(w.astype(np.float64), int(query.queries), levels, radix)
+        groups, snap = self._refresh()
         if self._scanner is not None:
-            return self._result(groups, live, self._scanner.scan_plain(groups, query, prime))
+            return self._result(groups, snap, self._scanner.scan_plain(groups, query, prime))
         with _blas_threads(self.threads):
-            return self._result(groups, live, [scan.scan_plain(a, query, prime) for _k, a in groups])
+            return self._result(groups, snap, [scan.scan_plain(a, query, prime) for _k, a in groups])
 
-    def scan_encrypted(self, enc_queries: np.ndarray, dim: int, prime: int) -> ScanResult:
-        """enc_queries: (Q, D, 2, N) broadcast query ciphertexts (residues) -> (nb, Q, 3, N).
+    def scan_encrypted(self, enc: np.ndarray, seeds: list[bytes] | None = None) -> ScanResult:
+        """enc: (Q, D, 2, N) broadcast query ciphertexts (residues) -> (nb, Q, 3, N); with `seeds`,
+        (Q, D, N) c0 halves whose c1 the host expands from the seeds.
 
         The first encrypted query splits the blocks into a float32 hi/lo copy that later ones reuse:
         encrypted-query mode holds twice the memory of plaintext-query mode.
         """
-        groups, live = self._refresh(dim)
+        dim, prime = self._params()
+        enc = np.asarray(enc)
+        if seeds is not None:
+            if (
+                enc.ndim != 3
+                or len(seeds) != len(enc)
+                or any(not isinstance(x, bytes) or len(x) != 32 for x in seeds)
+            ):
+                raise InputError(
+                    "Encrypted query seeds do not match.", "Check that client and server versions match."
+                )
+            c1 = np.stack([uniform_from_seed(x, enc.shape[1:], prime) for x in seeds])
+            enc = np.stack([enc, c1], axis=2)
+        if enc.ndim != 4 or enc.shape[1:] != (dim, 2, N) or enc.dtype.kind not in "iu":
+            raise InputError("Encrypted query does not match the store.", "Check the embedding dimension.")
+        if np.any(enc < 0) or np.any(enc >= prime):
+            raise InputError("Encrypted query does not match the store.", "Check the embedding dimension.")
+        groups, snap = self._refresh()
         if self._scanner is not None:
-            return self._result(groups, live, self._scanner.scan_encrypted(groups, enc_queries, prime))
+            return self._result(
+                groups, snap, self._scanner.scan_encrypted(groups, enc.astype(np.int64), prime)
+            )
         with self._cache_lock:
             for key, array in groups:
                 if key not in self._splits:
                     self._splits[key] = scan.split_blocks(array)
             splits = [self._splits[key] for key, _a in groups]
         with _blas_threads(1):
-            cts = scan.scan_encrypted(splits, enc_queries, prime, workers=self.threads)
-        return self._result(groups, live, cts)
+            cts = scan.scan_encrypted(splits, enc.astype(np.int64), prime, workers=self.threads)
+        return self._result(groups, snap, cts)
 
     # ---- manifest --------------------------------------------------------------------------
     def manifest_put(self, tag: bytes, value: bytes) -> None:
@@ -258,3 +315,6 @@ class LocalBackend:
 
     def close(self) -> None:
         self.db.close()
+
+
+LocalBackend = LocalHost  # the name before the StoreHost protocol

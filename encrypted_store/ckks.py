@@ -110,6 +110,22 @@ def uniform_mod(p: int, shape: tuple[int, ...]) -> np.ndarray:
     return out.reshape(shape)
 
 
+def uniform_from_seed(seed: bytes, shape: tuple[int, ...], p: int) -> np.ndarray:
+    """Uniform integers in [0, p) expanded from a 32-byte seed with SHAKE-128 (rejection sampling);
+    client and host compute the same values, so a ciphertext's uniform half travels as its seed."""
+    import hashlib
+
+    count = int(np.prod(shape))
+    mask = np.uint64((1 << p.bit_length()) - 1)
+    extra = 64
+    while True:
+        raw = np.frombuffer(hashlib.shake_128(seed).digest(8 * (count + extra)), dtype="<u8") & mask
+        good = raw[raw < np.uint64(p)]
+        if len(good) >= count:
+            return good[:count].astype(np.int64).reshape(shape)
+        extra *= 4
+
+
 def small_error(shape: tuple[int, ...]) -> np.ndarray:
     """Centred binomial noise, eta = 21 (sigma 3.24, SEAL's default is a clipped normal with 3.2)."""
     raw = np.frombuffer(os.urandom(6 * int(np.prod(shape))), dtype=np.uint8).reshape(-1, 6)
@@ -166,10 +182,10 @@ class CkksKit:
         evals = np.fft.ifft(coeffs * self._zeta, axis=1) * N
         return evals[:, self._slot_pos]
 
-    def _encrypt(self, plain_ntt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _encrypt(self, plain_ntt: np.ndarray, a: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """NTT-form plaintexts (B, N) in [0, p) -> (c0, c1), each (B, N) in [0, p)."""
         s, p = self._need_key(), self.prime
-        a = uniform_mod(p, plain_ntt.shape)
+        a = uniform_mod(p, plain_ntt.shape) if a is None else a
         c0 = (plain_ntt - mulmod(a, np.broadcast_to(s, a.shape), p)) % p
         return c0, a
 
@@ -194,18 +210,25 @@ class CkksKit:
         A constant polynomial is constant in NTT form too, so this is a fresh encryption of zero plus
         the scaled value; the encryptions of zero are query-independent and come from `zeros()`.
         """
+        c0, seed = self.encrypt_broadcast_seeded(values, scale)
+        return np.stack([c0, uniform_from_seed(seed, c0.shape, self.prime)], axis=1)
+
+    def encrypt_broadcast_seeded(self, values: np.ndarray, scale: float) -> tuple[np.ndarray, bytes]:
+        """As `encrypt_broadcast`, with c1 given as its seed (`uniform_from_seed`): half the bytes."""
         p = self.prime
-        zero = self.zeros(len(values))
+        zero, seed = self.zeros(len(values))
         constant = np.rint(np.asarray(values, dtype=np.float64) * scale).astype(np.int64) % p
-        zero[:, 0] = (zero[:, 0] + constant[:, None]) % p
-        return zero
+        return (zero + constant[:, None]) % p, seed
 
-    def _make_zeros(self, count: int) -> np.ndarray:
+    def _make_zeros(self, count: int) -> tuple[np.ndarray, bytes]:
+        """(c0 (count, N), seed of c1): c1 = a is uniform from a fresh seed, as SEAL's seeded
+        symmetric ciphertexts are; the seed travels instead of a."""
+        seed = os.urandom(32)
         noise = self.ntt.forward(small_error((count, N)) % self.prime)
-        c0, c1 = self._encrypt(noise)
-        return np.stack([c0, c1], axis=1)
+        c0, _a = self._encrypt(noise, uniform_from_seed(seed, (count, N), self.prime))
+        return c0, seed
 
-    def zeros(self, count: int) -> np.ndarray:
+    def zeros(self, count: int) -> tuple[np.ndarray, bytes]:
         """`count` fresh encryptions of zero, each used once: from the pool when one is ready.
 
         With `prefetch` on, a background thread prepares the next set after each use (the offline

@@ -1,4 +1,4 @@
-"""The HTTP client of `assistant store serve`, with the same methods as `LocalBackend`.
+"""`HttpHost`: the `StoreHost` protocol spoken to an `assistant store serve` server over HTTP.
 
 Transport: http or https (verified against the system's CAs, or a CA file for a self-signed server);
 proxy variables (HTTPS_PROXY, ALL_PROXY, ...) and netrc are ignored, so store traffic goes straight to
@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
-from encrypted_store import scan, wire
-from encrypted_store.backend import Row, ScanResult
+from encrypted_store import wire
 from encrypted_store.errors import InputError, StoreError, TokenError, TrustError, UnreachableError
+from encrypted_store.host import PlainQuery, Row, ScanResult, StateBlob, decode, encode, state_of
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,14 @@ def _verify(ca_file: Path | None) -> ssl.SSLContext | bool:
         ) from None
 
 
-class HttpBackend:
+class HttpHost:
     """Talks to a store server; the client keeps all keys, the server sees only what it stores.
 
     ca_file: PEM certificate(s) to trust for an https server (default: the system's CAs).
     recorder: called after every request with a `StoreRequest` (the app's ledger).
     """
+
+    remote = True
 
     def __init__(
         self,
@@ -119,71 +121,86 @@ class HttpBackend:
             raise TokenError(f"Store server: {title}", next_step)
         raise StoreError(f"Store server: {title}", next_step or "Check the server's log.")
 
-    @staticmethod
-    def _rows(header: dict[str, Any]) -> list[Row]:
-        return [Row(wire.unb64(t), wire.unb64(d), p, wire.unb64(pl)) for t, d, p, pl in header["rows"]]
+    def _invoke(self, method: str, **kwargs: Any) -> Any:
+        """One protocol call: arguments and result in the host's typed encoding (`host.encode`)."""
+        arrays: dict[str, np.ndarray] = {}
+        header, out_arrays = self._call(method, {"args": encode(kwargs, arrays)}, arrays)
+        return decode(header.get("result"), out_arrays)
 
     def info(self) -> dict[str, Any]:
-        return self._call("info")[0]
+        return self._invoke("info")  # type: ignore[no-any-return]
 
     def setup(self, meta: dict[str, Any]) -> dict[str, Any]:
-        return self._call("setup", {"meta": meta})[0]
+        return self._invoke("setup", meta=meta)  # type: ignore[no-any-return]
 
-    def append(self, rows: list[tuple[bytes, bytes, bytes]]) -> None:
-        for i in range(0, len(rows), 2000):  # stays far below the server's body limit
-            part = rows[i : i + 2000]
-            self._call("append", {"rows": [[wire.b64(t), wire.b64(d), wire.b64(p)] for t, d, p in part]})
+    def state(self) -> StateBlob | None:
+        return state_of(self._invoke("state"))
 
-    def delete(self, tags: list[bytes]) -> int:
-        return int(self._call("delete", {"tags": [wire.b64(t) for t in tags]})[0]["count"])
+    def append(self, rows: list[tuple[bytes, bytes, bytes]], state: StateBlob) -> None:
+        self._invoke("append", rows=rows, state=state)  # one request: atomic with its state
 
-    def delete_doc(self, doc: bytes) -> int:
-        return int(self._call("delete_doc", {"doc": wire.b64(doc)})[0]["count"])
+    def delete(self, tags: list[bytes], state: StateBlob) -> int:
+        return int(self._invoke("delete", tags=tags, state=state))
 
-    def fetch(self, tags: list[bytes] | None = None, positions: list[int] | None = None) -> list[Row]:
-        header = {"tags": [wire.b64(t) for t in tags or []], "positions": [int(p) for p in positions or []]}
-        return self._rows(self._call("fetch", header)[0])
-
-    def pending(self) -> list[Row]:
-        return self._rows(self._call("pending")[0])
+    def fetch(
+        self,
+        tags: list[bytes] | None = None,
+        positions: list[int] | None = None,
+        docs: list[bytes] | None = None,
+    ) -> list[Row]:
+        return _rows(self._invoke("fetch", tags=tags, positions=positions, docs=docs))
 
     def block_rows(self, block: int) -> list[Row]:
-        return self._rows(self._call("block_rows", {"block": block})[0])
+        return _rows(self._invoke("block_rows", block=block))
 
-    def blocks(self) -> list[tuple[int, int]]:
-        return [(int(a), int(b)) for a, b in self._call("blocks")[0]["blocks"]]
+    def write_block(
+        self, block: int, data: bytes, placed: list[tuple[bytes, bytes, int, bytes]], state: StateBlob
+    ) -> None:
+        raw = np.frombuffer(data, dtype=np.float64)
+        self._invoke("write_block", block=block, data=raw, placed=placed, state=state)
 
-    def write_block(self, block: int | None, data: bytes, placed: list[tuple[bytes, int, bytes]]) -> int:
-        header = {"block": block, "placed": [[wire.b64(t), p, wire.b64(pl)] for t, p, pl in placed]}
-        return int(
-            self._call("write_block", header, {"data": np.frombuffer(data, dtype=np.float64)})[0]["block"]
+    def drop_block(self, block: int, released: list[tuple[bytes, bytes]], state: StateBlob) -> None:
+        self._invoke("drop_block", block=block, released=released, state=state)
+
+    def scan_plain(self, query: PlainQuery) -> ScanResult:
+        return self._scan(self._invoke("scan_plain", query=query))
+
+    def scan_encrypted(self, enc: np.ndarray, seeds: list[bytes] | None = None) -> ScanResult:
+        return self._scan(self._invoke("scan_encrypted", enc=enc.astype(np.int64), seeds=seeds))
+
+    @staticmethod
+    def _scan(res: Any) -> ScanResult:
+        if not isinstance(res, ScanResult):
+            raise StoreError("The store server sent a malformed scan result.", "Check the server's version.")
+        return ScanResult(
+            np.asarray(res.blocks), np.asarray(res.cts), _rows(res.pending), state_of(res.state)
         )
-
-    def drop_block(self, block: int, released: list[tuple[bytes, bytes]]) -> None:
-        self._call(
-            "drop_block", {"block": block, "released": [[wire.b64(t), wire.b64(p)] for t, p in released]}
-        )
-
-    def scan_plain(self, query: scan.PlainQuery, dim: int, prime: int) -> ScanResult:
-        header = {"queries": query.queries, "levels": query.levels, "radix_bits": query.radix_bits}
-        _h, a = self._call("scan_plain", header, {"weights": query.weights})
-        return ScanResult(a["blocks"], a["cts"], a["live"])
-
-    def scan_encrypted(self, enc_queries: np.ndarray, dim: int, prime: int) -> ScanResult:
-        _h, a = self._call("scan_encrypted", {}, {"enc": enc_queries.astype(np.int64)})
-        return ScanResult(a["blocks"], a["cts"], a["live"])
 
     def manifest_put(self, tag: bytes, value: bytes) -> None:
-        self._call("manifest_put", {"tag": wire.b64(tag), "value": wire.b64(value)})
+        self._invoke("manifest_put", tag=tag, value=value)
 
     def manifest_all(self) -> list[tuple[bytes, bytes]]:
-        return [(wire.unb64(t), wire.unb64(v)) for t, v in self._call("manifest_all")[0]["items"]]
+        return [(bytes(t), bytes(v)) for t, v in self._invoke("manifest_all")]
 
     def manifest_delete(self, tag: bytes) -> None:
-        self._call("manifest_delete", {"tag": wire.b64(tag)})
+        self._invoke("manifest_delete", tag=tag)
 
     def vacuum(self) -> None:
-        self._call("vacuum")
+        self._invoke("vacuum")
 
     def close(self) -> None:
         self._http.close()
+
+
+def _rows(value: Any) -> list[Row]:
+    """Rows from a reply, well-typed ones only (their content is checked by the client later)."""
+    return [
+        r
+        for r in value
+        if isinstance(r, Row)
+        and all(isinstance(x, bytes) for x in (r.tag, r.doc, r.payload))
+        and (r.pos is None or (isinstance(r.pos, int) and not isinstance(r.pos, bool)))
+    ]
+
+
+HttpBackend = HttpHost  # the name before the StoreHost protocol

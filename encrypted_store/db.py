@@ -39,7 +39,12 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["manifest"].create({"tag": bytes, "value": bytes}, pk="tag", not_null={"value"})
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """The client's sealed state (masks, versions), written with each change it describes."""
+    db["state"].create({"id": int, "counter": int, "blob": bytes}, pk="id", not_null={"counter", "blob"})
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version of a store that has every migration
 
 
@@ -96,6 +101,19 @@ class Database:
                 except BaseException:
                     self.conn.execute("ROLLBACK")
                     raise
+            except sqlite3.DatabaseError as exc:
+                raise corrupt(self.path, exc) from None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: every query inside sees one committed state (WAL snapshot)."""
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN")
+                try:
+                    yield
+                finally:
+                    self.conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 raise corrupt(self.path, exc) from None
 

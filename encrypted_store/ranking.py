@@ -2,21 +2,23 @@
 
 The decrypted CKKS scores pick candidates (a few times k); each candidate's sealed row holds its
 vector, so the final order uses the exact cosine, and filters (source, date) apply to the opened
-metadata. The server sees which rows are fetched, never the scores or the filters.
+metadata. The host sees which rows are fetched (a fixed number, decoys included, in random order),
+never the scores, the order of the candidates or the filters.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from encrypted_store.api import Hit, Record, RecordIn, SearchFilter
-from encrypted_store.backend import Row
 from encrypted_store.errors import InputError
 
 if TYPE_CHECKING:
     from encrypted_store.store import EncryptedStore
+    from encrypted_store.verify import ClientState
 
 
 def check_queries(queries: np.ndarray, dim: int) -> np.ndarray:
@@ -54,41 +56,49 @@ def top_k(
     q: np.ndarray,
     scores: np.ndarray,
     positions: np.ndarray,
-    pending: list[tuple[Row, RecordIn]],
+    state: ClientState,
+    pending: list[RecordIn],
     k: int,
     flt: SearchFilter,
     window: int = 4,
 ) -> list[list[Hit]]:
-    """Per query row: the k best records that open cleanly and pass the filters."""
-    if k <= 0:
-        raise InputError("k must be positive.", "Ask for at least one result.")
+    """Per query row: the k best records among its candidates that open cleanly and pass the filters.
+
+    One fetch per search, of a fixed size: each query's `window * k + 4 * window` best positions,
+    padded with random live decoys to (queries x that) rows, in random order. Nothing the host
+    returns widens it: a query whose candidates fail to open or to pass the filters gets fewer hits.
+    """
+    per_query = min(len(positions), window * k + 4 * window)
+    chosen = [positions[_best(row, per_query)] for row in scores] if per_query else []
+    wanted = {int(p) for c in chosen for p in c}
+    total = min(len(positions), per_query * len(q))
+    rng = np.random.default_rng(secrets.randbits(128))
+    while len(wanted) < total:  # decoys: the fetch size does not tell how much the queries overlap
+        for p in positions[rng.integers(0, len(positions), size=2 * (total - len(wanted)))]:
+            if len(wanted) < total:
+                wanted.add(int(p))
+    order = rng.permutation(np.fromiter(wanted, dtype=np.int64, count=len(wanted))).tolist()
+    rows = {r.pos: r for r in store.host.fetch(positions=order) if r.pos in wanted} if order else {}
     opened: dict[int, RecordIn | None] = {}
+    needed = {int(p) for c in chosen for p in c}
+    for pos in needed:
+        row = rows.get(pos)
+        if row is None:
+            store._warnings.append(f"the store host did not return the record at slot {pos}")
+            opened[pos] = None
+        else:
+            opened[pos] = store._open(row, state.version_at(pos))
     results = []
     for qi in range(len(q)):
-        row_scores = scores[qi]
-        want = min(len(row_scores), window * k + 4 * window)
-        chosen: dict[str, tuple[float, RecordIn]] = {}
-        for _r, rec in pending:
+        best: dict[str, tuple[float, RecordIn]] = {}
+        for rec in pending:
             if passes(rec.meta, flt):
-                chosen[rec.id] = (_exact(q[qi], rec.vector), rec)
-        while True:
-            order = _best(row_scores, want)
-            missing = [int(p) for p in positions[order] if int(p) not in opened]
-            if missing:
-                rows = {r.pos: r for r in store.backend.fetch(positions=missing)}
-                for pos in missing:
-                    row = rows.get(pos)
-                    opened[pos] = store._open(row) if row is not None else None
-            good = 0
-            for pos in positions[order]:
-                rec = opened.get(int(pos))
-                if rec is not None and passes(rec.meta, flt):
-                    chosen.setdefault(rec.id, (_exact(q[qi], rec.vector), rec))
-                    good += 1
-            if good >= k or want >= len(row_scores):
-                break
-            want = min(len(row_scores), want * 4)
-        ranked = sorted(chosen.values(), key=lambda item: -item[0])[:k]
+                best[rec.id] = (_exact(q[qi], rec.vector), rec)
+        for pos in chosen[qi] if chosen else []:
+            rec = opened.get(int(pos))
+            if rec is not None and passes(rec.meta, flt):
+                best.setdefault(rec.id, (_exact(q[qi], rec.vector), rec))
+        ranked = sorted(best.values(), key=lambda item: -item[0])[:k]
         results.append([Hit(Record(r.id, r.text, r.doc, r.meta), s, qi) for s, r in ranked])
     return results
 

@@ -12,12 +12,12 @@ on a float32 hi/lo copy of the blocks made on the first encrypted query.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from encrypted_store.errors import StoreError
+from encrypted_store.host import PlainQuery
 
 EXACT = float(2**53)
 RADIX_BITS = 3  # plaintext query digits in [-4, 3]: 2^42 * 384 * 4 < 2^53
@@ -56,16 +56,6 @@ def _combine(partial: np.ndarray, prime: int, radix_bits: int) -> np.ndarray:
     for level in range(partial.shape[0] - 1, -1, -1):  # Horner: every intermediate stays below 2^63
         acc = np.mod((acc << radix_bits) + np.mod(partial[level].astype(np.int64), prime), prime)
     return acc.astype(np.uint64)
-
-
-@dataclass(frozen=True)
-class PlainQuery:
-    """Quantized queries as digit columns: weights (D, Q*L), column q*L + l is digit l of query q."""
-
-    weights: np.ndarray
-    queries: int
-    levels: int
-    radix_bits: int
 
 
 def plain_query(queries: np.ndarray, query_bits: int, radix_bits: int = RADIX_BITS) -> PlainQuery:

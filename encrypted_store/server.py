@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from encrypted_store import scan, wire
-from encrypted_store.backend import LocalBackend, Row, ScanResult
-from encrypted_store.errors import InputError, StoreError
+from encrypted_store import wire
+from encrypted_store.backend import LocalHost
+from encrypted_store.errors import StoreError
+from encrypted_store.host import HOST_METHODS, StoreHost, decode, encode
 from encrypted_store.limits import Limits, RequestError, check_request
 from encrypted_store.transport import Connections
 
@@ -30,79 +31,30 @@ DEFAULT_MAX_BODY = 256 * 1024 * 1024  # a few 25 MB blocks or encrypted queries 
 Reply = tuple[dict[str, Any], dict[str, np.ndarray]]
 
 
-def _rows(rows: list[Row]) -> dict[str, Any]:
-    return {"rows": [[wire.b64(r.tag), wire.b64(r.doc), r.pos, wire.b64(r.payload)] for r in rows]}
+def _dispatch(host: StoreHost) -> dict[str, Callable[[dict[str, Any], dict[str, np.ndarray]], Reply]]:
+    """Method name -> handler(header, arrays) -> (header, arrays), for every `StoreHost` method.
 
+    Arguments travel as keyword arguments in the host's typed encoding; unknown or missing ones are a
+    TypeError (a 400). The host itself checks shapes and ranges against its own parameters.
+    """
 
-def _scan(res: ScanResult) -> Reply:
-    return {}, {"blocks": res.blocks, "cts": res.cts, "live": res.live}
+    def handler(name: str) -> Callable[[dict[str, Any], dict[str, np.ndarray]], Reply]:
+        method = getattr(host, name)
 
+        def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Reply:
+            kwargs = decode(header.get("args") or {}, arrays)
+            if not isinstance(kwargs, dict):
+                raise TypeError("arguments must be an object")
+            out: dict[str, np.ndarray] = {}
+            try:
+                result = encode(method(**kwargs), out)
+            except (OverflowError, RecursionError, AttributeError, IndexError) as exc:  # a bad value: a 400
+                raise ValueError(type(exc).__name__) from None
+            return {"result": result}, out
 
-def _dispatch(backend: LocalBackend) -> dict[str, Callable[[dict[str, Any], dict[str, np.ndarray]], Reply]]:
-    """Method name -> handler(header, arrays) -> (header, arrays). The server's own meta wins."""
+        return run
 
-    def meta() -> tuple[int, int]:
-        info = backend.info()
-        return int(info["dim"]), int(info["ckks"]["prime"])
-
-    def scan_plain(h: dict[str, Any], a: dict[str, np.ndarray]) -> Reply:
-        dim, prime = meta()
-        query = scan.PlainQuery(a["weights"], int(h["queries"]), int(h["levels"]), int(h["radix_bits"]))
-        if query.weights.shape != (dim, query.queries * query.levels) or query.radix_bits > 8:
-            raise InputError("Query shape does not match the store.", "Check the embedding dimension.")
-        return _scan(backend.scan_plain(query, dim, prime))
-
-    def scan_encrypted(h: dict[str, Any], a: dict[str, np.ndarray]) -> Reply:
-        dim, prime = meta()
-        enc = a["enc"]
-        if enc.ndim != 4 or enc.shape[1:] != (dim, 2, 4096) or np.any(enc >= prime):
-            raise InputError("Encrypted query does not match the store.", "Check the embedding dimension.")
-        return _scan(backend.scan_encrypted(enc, dim, prime))
-
-    def unb(items: list[str]) -> list[bytes]:
-        return [wire.unb64(x) for x in items]
-
-    return {
-        "info": lambda h, a: (backend.info(), {}),
-        "setup": lambda h, a: (backend.setup(h["meta"]), {}),
-        "append": lambda h, a: (
-            backend.append([(wire.unb64(t), wire.unb64(d), wire.unb64(p)) for t, d, p in h["rows"]]) or {},
-            {},
-        ),
-        "delete": lambda h, a: ({"count": backend.delete(unb(h["tags"]))}, {}),
-        "delete_doc": lambda h, a: ({"count": backend.delete_doc(wire.unb64(h["doc"]))}, {}),
-        "fetch": lambda h, a: (_rows(backend.fetch(unb(h.get("tags") or []), h.get("positions"))), {}),
-        "pending": lambda h, a: (_rows(backend.pending()), {}),
-        "block_rows": lambda h, a: (_rows(backend.block_rows(int(h["block"]))), {}),
-        "blocks": lambda h, a: ({"blocks": backend.blocks()}, {}),
-        "write_block": lambda h, a: (
-            {
-                "block": backend.write_block(
-                    h["block"],
-                    a["data"].tobytes(),
-                    [(wire.unb64(t), int(p), wire.unb64(pl)) for t, p, pl in h["placed"]],
-                )
-            },
-            {},
-        ),
-        "drop_block": lambda h, a: (
-            backend.drop_block(int(h["block"]), [(wire.unb64(t), wire.unb64(p)) for t, p in h["released"]])
-            or {},
-            {},
-        ),
-        "scan_plain": scan_plain,
-        "scan_encrypted": scan_encrypted,
-        "manifest_put": lambda h, a: (
-            backend.manifest_put(wire.unb64(h["tag"]), wire.unb64(h["value"])) or {},
-            {},
-        ),
-        "manifest_all": lambda h, a: (
-            {"items": [[wire.b64(t), wire.b64(v)] for t, v in backend.manifest_all()]},
-            {},
-        ),
-        "manifest_delete": lambda h, a: (backend.manifest_delete(wire.unb64(h["tag"])) or {}, {}),
-        "vacuum": lambda h, a: (backend.vacuum() or {}, {}),
-    }
+    return {name: handler(name) for name in HOST_METHODS}
 
 
 class StoreServer(ThreadingHTTPServer):
@@ -133,7 +85,7 @@ class StoreServer(ThreadingHTTPServer):
         conn_timeout: float = 30.0,
         limits: Limits | None = None,
     ):
-        self.backend = LocalBackend(db_path, threads, scan_device)
+        self.backend = LocalHost(db_path, threads, scan_device)
         self.methods = _dispatch(self.backend)
         self.token = token.encode()
         self.max_body = max_body

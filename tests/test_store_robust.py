@@ -18,8 +18,13 @@ from assistant.config import Settings, load_settings
 from assistant.wiring import create_keys, open_store
 from encrypted_store.api import RecordIn
 from encrypted_store.ckks import CkksKit
+<<<<<<< HEAD
 from encrypted_store.keys import Keyring
 from tests.helpers import FAST_KDF
+=======
+from encrypted_store.keys import Keyring, create_keys
+from encrypted_store.verify import HostIntegrityError
+>>>>>>> i14-storehost
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,9 +51,7 @@ def ring(settings: Settings) -> Keyring:
 
 
 @pytest.mark.slow
-def test_tampered_ciphertext_is_reported_others_served_and_compact_repairs(
-    settings: Settings, ring: Keyring
-) -> None:
+def test_tampered_ciphertext_stops_the_search_and_compact_repairs(settings: Settings, ring: Keyring) -> None:
     st = open_store(settings, ring)
     placed, pending = unit_rows(40, 0), unit_rows(10, 1)
     st.add(recs(placed, "a"))
@@ -61,10 +64,10 @@ def test_tampered_ciphertext_is_reported_others_served_and_compact_repairs(
     conn.execute("UPDATE blocks SET data = ? WHERE id = 0", (coeffs.tobytes(),))
     conn.commit()
     conn.close()
-    hits = st.search(np.vstack([placed[3], pending[4]]), k=3)
-    assert all(not h.record.id.startswith("a") for row in hits for h in row)
-    assert hits[1][0].record.id == "b4"
-    assert any("encrypted block 0" in w for w in st.last_warnings)
+    with pytest.raises(HostIntegrityError, match="block 0 failed its integrity check") as exc:
+        st.search(np.vstack([placed[3], pending[4]]), k=3)
+    assert "assistant store compact" in exc.value.next_step
+    assert st.damaged_blocks() == {0}
     assert st.compact() == 1
     assert st.search(placed[3], k=1)[0][0].record.id == "a3" and st.last_warnings == []
     st.close()
@@ -145,9 +148,9 @@ def test_kill_9_during_adds_leaves_a_consistent_store(settings: Settings, ring: 
     st = open_store(settings, ring)
     total = st.count()
     assert total >= 400 and total % 200 == 0  # whole add() calls only
-    info = st.backend.info()
-    rows = st.backend.fetch(positions=list(range(0, 4096 * max(1, info["blocks"]))))
-    assert len({r.pos for r in rows}) == len(rows) == total - info["pending"]
+    state = st.state()
+    rows = st.host.fetch(positions=state.live_positions().tolist())
+    assert len({r.pos for r in rows}) == len(rows) == total - len(state.pending)
     opened = st.get([f"k{b}-{i}" for b in range(total // 200) for i in range(200)])
     assert len(opened) == total and st.last_warnings == []
     assert st.search(unit_rows(1, 3), k=3)[0] and st.last_warnings == []

@@ -20,10 +20,10 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.errors import translate
-from encrypted_store.errors import StoreError
 from assistant.wiring import create_keys, open_store
 from encrypted_store import scan, server, transport, wire
 from encrypted_store.client import HttpBackend, StoreRequest
+from encrypted_store.errors import StoreError
 from encrypted_store.keys import Keyring
 from encrypted_store.limits import Limits
 

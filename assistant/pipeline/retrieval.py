@@ -74,7 +74,7 @@ def retrieve(
     *,
     k: int = 5,
     per_query: int | None = None,
-    encrypted_query: bool = False,
+    encrypted_query: bool | None = None,
 ) -> list[Retrieved]:
     """Top-k records for all `queries` (question first), in one batched store search."""
     queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
