@@ -18,13 +18,9 @@ from assistant.config import Settings, load_settings
 from assistant.wiring import create_keys, open_store
 from encrypted_store.api import RecordIn
 from encrypted_store.ckks import CkksKit
-<<<<<<< HEAD
 from encrypted_store.keys import Keyring
-from tests.helpers import FAST_KDF
-=======
-from encrypted_store.keys import Keyring, create_keys
 from encrypted_store.verify import HostIntegrityError
->>>>>>> i14-storehost
+from tests.helpers import FAST_KDF
 
 ROOT = Path(__file__).resolve().parents[1]
 
