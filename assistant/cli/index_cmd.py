@@ -68,14 +68,17 @@ def index(
     # an existing store knows its dimension (and checks each vector): only a new one needs the model now
     fresh = embedder is not None and not settings.store_url and not settings.store_path.exists()
     store = open_store(settings, keyring, dim=embedder.dim if fresh and embedder else None)
+    from assistant.privacy.vocabulary import PrivateVocabulary
+
+    vocabulary = PrivateVocabulary.load(settings.home, keyring)  # sealed; shrinks and grows with the index
     try:
         if forget:
-            output["forgotten"] = _forget(store, forget, as_json)
+            output["forgotten"] = _forget(store, forget, as_json, vocabulary)
         if paths and embedder is not None:
             from assistant.ingest.indexer import IndexOptions
 
             options = IndexOptions(max_bytes=int(max_size * 1024 * 1024), batch_chunks=batch)
-            summary = _run(list(paths), store, embedder, keyring, options)
+            summary = _run(list(paths), store, embedder, keyring, options, vocabulary)
             output.update(summary.to_json())
             if not as_json:
                 _print_summary(summary)
@@ -85,7 +88,9 @@ def index(
         print_json(output)
 
 
-def _run(paths: list[str], store: Any, embedder: Any, keyring: Any, options: Any) -> Any:
+def _run(
+    paths: list[str], store: Any, embedder: Any, keyring: Any, options: Any, vocabulary: Any = None
+) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from assistant.ingest.indexer import IndexProgress, index_paths
@@ -110,10 +115,12 @@ def _run(paths: list[str], store: Any, embedder: Any, keyring: Any, options: Any
                 rate=rate,
             )
 
-        return index_paths(paths, store, embedder, keyring, options=options, progress=on_progress)
+        return index_paths(
+            paths, store, embedder, keyring, options=options, progress=on_progress, vocabulary=vocabulary
+        )
 
 
-def _forget(store: Any, paths: tuple[str, ...], as_json: bool) -> dict[str, Any]:
+def _forget(store: Any, paths: tuple[str, ...], as_json: bool, vocabulary: Any = None) -> dict[str, Any]:
     from assistant.ingest import manifest
     from assistant.ingest.discover import normalize
 
@@ -125,6 +132,8 @@ def _forget(store: Any, paths: tuple[str, ...], as_json: bool) -> dict[str, Any]
         )
     if not as_json:
         note(f"Forgot {len(gone)} file(s), {chunks} chunk(s) removed.")
+    if vocabulary is not None:
+        vocabulary.forget_documents(f.doc for f in gone)
     return {"files": [f.path for f in gone], "chunks_removed": chunks}
 
 

@@ -121,8 +121,10 @@ class _Run:
         options: IndexOptions,
         progress: Callable[[IndexProgress], None] | None,
         cancel: CancelLike | None,
+        vocabulary: Any = None,
     ) -> None:
         self.store, self.embedder, self.options = store, embedder, options
+        self.vocabulary = vocabulary  # assistant.privacy.vocabulary.PrivateVocabulary, or None
         self.doc_key = DocKeys(keyring)
         self.progress, self.cancel = progress, cancel
         self.summary = IndexSummary()
@@ -183,6 +185,10 @@ class _Run:
         for item in self.batch:
             self.store.manifest_put(item.entry.doc, item.entry.to_value())
         manifest.end_batch(self.store)
+        if self.vocabulary is not None:  # what these documents say is private, sealed (issue 13)
+            self.vocabulary.update_documents(
+                (p.entry.doc, "\n\n".join(c.text for c in p.chunks)) for p in self.batch
+            )
         self.summary.stages["embed"] += t1 - t0
         self.summary.stages["store"] += time.perf_counter() - t1
         self.summary.files_indexed += len(self.batch)
@@ -200,6 +206,7 @@ def index_paths(
     options: IndexOptions | None = None,
     progress: Callable[[IndexProgress], None] | None = None,
     cancel: CancelLike | None = None,
+    vocabulary: Any = None,
 ) -> IndexSummary:
     """Index files and folders into `store`; only what changed since the last run is embedded.
 
@@ -208,7 +215,7 @@ def index_paths(
         Cancelled: `cancel` was set; everything stored so far is consistent and kept.
         StoreError, ModelError: from the store or the embedder.
     """
-    run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel)
+    run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel, vocabulary)
     summary = run.summary
     roots = check_roots(paths)
     known = manifest.load(store)
@@ -249,6 +256,8 @@ def index_paths(
             summary.chunks_removed += store.delete_doc(entry.doc)
             store.manifest_delete(entry.doc)
             summary.files_removed += 1
+            if vocabulary is not None:
+                vocabulary.forget_documents([entry.doc])
     summary.stages["store"] += time.perf_counter() - t0
     summary.seconds = time.perf_counter() - run.started
     return summary

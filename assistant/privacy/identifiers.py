@@ -25,20 +25,21 @@ UNITS = (
 )
 # a token with a digit; a run joins such tokens with one to three separators (never a newline)
 TOKEN = r"[A-Za-z]*\d[A-Za-z0-9]*(?:,\d{3})*"
-# a short letter group between two number groups belongs to the run ("KA 05 MN 4412"), unless a unit
-INFIX = rf"(?:(?!(?i:{UNITS})\b)[A-Za-z]{{1,3}}[ \t.\-/]{{1,2}})?"
+# a short capital group between two number groups belongs to the run ("KA 05 MN 4412"), unless a unit
+INFIX = rf"(?:(?!(?i:{UNITS})\b)[A-Z]{{1,3}}[ \t.\-/]{{1,2}})?"
 RUN = re.compile(
     rf"(?<![A-Za-z0-9])(?:[A-Za-z]{{1,4}}[-./])?\+?{TOKEN}"
-    rf"(?:[ \t.\-/()]{{1,3}}{INFIX}(?:[A-Za-z]{{1,4}}[-./](?=\d))?{TOKEN})*(?![A-Za-z0-9])"
+    rf"(?:[ \t.\-/()]{{1,3}}{INFIX}(?:[A-Za-z]{{1,4}}[-./](?=\d))?{TOKEN})*"
+    r"(?:-[A-Za-z]{1,3})?(?![A-Za-z0-9])"
 )
 STREET = (
     r"(?:street|st|avenue|ave|road|rd|lane|ln|drive|dr|court|ct|boulevard|blvd|way|place|pl|terrace"
     r"|circle|cir|parkway|pkwy|highway|hwy|close|crescent|gardens|row|strasse|straße|rue|via|calle)"
 )
 ADDRESS = re.compile(
-    rf"(?i)(?<![A-Za-z0-9])\d{{1,6}}[a-z]?,?\s+(?:[a-z'.-]+\s+){{1,3}}{STREET}\b\.?"
-    r"(?:,?\s*(?:apt|unit|suite|flat|#)\.?\s*[a-z0-9-]+)?"
-    r"(?:,\s*(?:[a-z'-]+\s){0,2}[a-z'-]+)?(?:,?\s+[a-z]{2}\b)?(?:,?\s+\d{5}(?:-\d{4})?)?"
+    rf"(?i)(?<![A-Za-z0-9])\d{{1,6}}[a-z]?,?[ \t]+(?:[a-z'.-]+[ \t]+){{1,3}}{STREET}\b\.?"
+    r"(?:,?[ \t]*(?:apt|unit|suite|flat|#)\.?[ \t]*[a-z0-9-]+)?"
+    r"(?:,[ \t]*(?:[a-z'-]+[ \t]){0,2}[a-z'-]+)?(?:,?[ \t]+[a-z]{2}\b)?(?:,?[ \t]+\d{5}(?:-\d{4})?)?"
 )
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "AU")
 IBAN = re.compile(

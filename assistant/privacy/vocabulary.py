@@ -24,7 +24,7 @@ AAD = b"private-assistant/vocabulary/v1"
 NER_KINDS = {"PERSON": "PERSON", "ORG": "ORG", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"}
 NER_KINDS |= {"PRODUCT": "PRODUCT"}
 EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
-COMMON_ZIPF = 4.5  # an entity made only of words this common ("Patient", "Summary") names nothing
+COMMON_ZIPF = 4.5  # a one-word entity this common ("Patient", "Summary") names nothing
 
 
 class SealingKeyring(Protocol):
@@ -48,15 +48,15 @@ def collect(text: str) -> set[tuple[str, str]]:
             kind = NER_KINDS.get(ent.label_)
             value = ent.text.strip(" .,;:'\"()").removesuffix("'s")
             words = [w.lower() for w in WORD.findall(value)]
-            if kind is None or not words:
-                continue
-            if all(zipf(w) >= COMMON_ZIPF or w in STOP for w in words) and kind != "PERSON":
-                continue
+            if kind is None or not words or not value[:1].isupper():
+                continue  # records are written with capitals: a lower-case "entity" is a tagging slip
+            if len(words) == 1 and (zipf(words[0]) >= COMMON_ZIPF or words[0] in STOP) and kind != "PERSON":
+                continue  # one common word ("Patient", "Summary") names nothing
             found.add((value, kind))
             if kind == "PERSON":  # each uncommon part of a name on its own ("my sister ruth")
                 found.update((w, "PERSON") for w in words if len(w) >= 3 and zipf(w) < UNCOMMON_ZIPF)
         for tok in doc:
-            if tok.text[:1].isupper() and tok.is_alpha and rare(tok.text):
+            if tok.pos_ == "PROPN" and tok.text[:1].isupper() and tok.is_alpha and rare(tok.text):
                 found.add((tok.text, "NAME"))
     found.update((m.group(), "EMAIL") for m in EMAIL.finditer(text))
     found.update((text[f.start : f.end], f.kind) for f in find_identifiers(text))
