@@ -146,7 +146,18 @@ class ChatBackend:
         store = self.store(dim=embedder.dim if fresh else None)
         if store is None:
             raise ConfigError("This data dir has no keys yet.", "Run `assistant init` first.")
-        return index_paths(list(paths), store, embedder, self.keyring, progress=progress, cancel=cancel)
+        from assistant.privacy.vocabulary import PrivateVocabulary
+
+        vocabulary = PrivateVocabulary.load(self.settings.home, self.keyring)  # sealed (issue 13)
+        return index_paths(
+            list(paths),
+            store,
+            embedder,
+            self.keyring,
+            progress=progress,
+            cancel=cancel,
+            vocabulary=vocabulary,
+        )
 
     def ask(
         self,
