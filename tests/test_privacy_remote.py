@@ -79,8 +79,12 @@ def test_vocabulary_is_sealed_at_rest(tmp_path: Path) -> None:
     (tmp_path / "control.txt").write_text("chair: Grace Bell")  # the search does find a clear value
     assert readable("Grace Bell") == [tmp_path / "control.txt"]
     assert PrivateVocabulary.load(tmp_path, keys).items() == vocab.items()
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreError, match="vocabulary") as err:
         PrivateVocabulary.load(tmp_path, ring())  # other keys cannot read it
+    assert "assistant index" in err.value.next_step
+    (tmp_path / "vocabulary.sealed").write_bytes(b"\x01" + b"0" * 40)  # damaged: the same clear message
+    with pytest.raises(StoreError, match="vocabulary"):
+        PrivateVocabulary.load(tmp_path, keys)
 
 
 def test_value_only_in_the_records_is_masked_and_refused(tmp_path: Path) -> None:

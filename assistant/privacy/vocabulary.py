@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.errors import StoreError
 from assistant.privacy.identifiers import find_identifiers
 from assistant.privacy.names import STOP, UNCOMMON_ZIPF, WORD, rare, zipf
 from assistant.privacy.phrases import PhraseIndex
@@ -82,7 +83,13 @@ class PrivateVocabulary:
         path = Path(home) / FILENAME
         if not path.exists():
             return cls(home, keyring)
-        data = json.loads(keyring.open(path.read_bytes(), AAD))
+        try:
+            data = json.loads(keyring.open(path.read_bytes(), AAD))
+        except StoreError as exc:
+            raise StoreError(
+                f"The private vocabulary ({path}) cannot be read: {exc.title}",
+                f"Delete {path} and run `assistant index` on your folders again to rebuild it.",
+            ) from exc
         return cls(home, keyring, {str(k): list(v) for k, v in data.get("docs", {}).items()})
 
     def update_documents(self, documents: Iterable[tuple[str, str]]) -> None:
