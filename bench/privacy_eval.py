@@ -135,7 +135,7 @@ def vocabulary_of(texts: list[str]) -> PhraseIndex:
     return PhraseIndex(sorted(items))
 
 
-def recall(vocabulary: PhraseIndex, k: int) -> dict:
+def recall(vocabularies: dict[str, PhraseIndex], k: int) -> dict:
     """Recall@k: the raw question alone against what the session searches after sanitized planning."""
     from index_corpus import index_records, load_records
     from scoring import recall_at_k
@@ -147,38 +147,44 @@ def recall(vocabulary: PhraseIndex, k: int) -> dict:
 
     home = Path(tempfile.mkdtemp(prefix="privacy-eval-"))
     settings = Settings(home=home)
-    ring = keys.create_keys(
-        settings, "bench passphrase", kdf={"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
-    )
-    store = open_store(settings, ring)
+    kdf = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
+    store = open_store(settings, keys.create_keys(settings, "bench passphrase", kdf=kdf))
     embedder = Embedder.from_settings(settings)
     index_records(store, embedder, load_records())
-    out: dict = {"k": k}
-    runs: dict[str, list[float]] = {
-        "raw_question": [],
-        "sanitized_plan": [],
-        "question_and_sanitized_plan": [],
+
+    def hit(queries: list[str], gold: list[str]) -> float:
+        return recall_at_k([h.id for h in retrieve(store, embedder, queries, k=k)], gold, k)
+
+    questions = load("questions.jsonl")
+    out: dict = {
+        "k": k,
+        "raw_question": round(statistics.mean(hit([q["question"]], q["gold_ids"]) for q in questions), 3),
     }
-    for q in load("questions.jsonl"):
-        s = Sanitizer(vocabulary=vocabulary)
-        sent = s.sanitize(q["question"]).text
-        placeholders = " ".join(dict.fromkeys(m.group(0) for m in PLACEHOLDER_RE.finditer(sent)))
-        subs = []
-        for sub in q["plan"]["sub_queries"]:  # the corpus plan, told only what the remote would see
-            sub = sub.replace("{ph}", placeholders)
-            sub = UNKNOWN_TO_REMOTE.sub(lambda m, sent=sent: m.group(0) if m.group(0) in sent else "", sub)
-            subs.append(s.restore(" ".join(sub.split()) or sent))
-        for name, queries in (
-            ("raw_question", [q["question"]]),
-            ("sanitized_plan", subs),
-            ("question_and_sanitized_plan", [q["question"], *subs]),
-        ):
-            hits = retrieve(store, embedder, queries, k=k)
-            runs[name].append(recall_at_k([h.id for h in hits], q["gold_ids"], k))
+    for name, vocabulary in vocabularies.items():
+        plan_only, both = [], []
+        for q in questions:
+            subs = planned(q, Sanitizer(vocabulary=vocabulary))
+            plan_only.append(hit(subs, q["gold_ids"]))
+            both.append(hit([q["question"], *subs], q["gold_ids"]))
+        out[name] = {
+            "sanitized_plan": round(statistics.mean(plan_only), 3),
+            "question_and_sanitized_plan": round(statistics.mean(both), 3),
+        }
+        out[name]["ratio_to_raw"] = round(out[name]["question_and_sanitized_plan"] / out["raw_question"], 3)
     store.close()
-    out.update({name: round(statistics.mean(v), 3) for name, v in runs.items()})
-    out["ratio_to_raw"] = round(out["question_and_sanitized_plan"] / out["raw_question"], 3)
     return out
+
+
+def planned(q: dict, s: Sanitizer) -> list[str]:
+    """The corpus plan, told only what the remote sees, its placeholders mapped back on the device."""
+    sent = s.sanitize(q["question"]).text
+    placeholders = " ".join(dict.fromkeys(m.group(0) for m in PLACEHOLDER_RE.finditer(sent)))
+    subs = []
+    for sub in q["plan"]["sub_queries"]:
+        sub = sub.replace("{ph}", placeholders)
+        sub = UNKNOWN_TO_REMOTE.sub(lambda m: m.group(0) if m.group(0) in sent else "", sub)
+        subs.append(s.restore(" ".join(sub.split()) or sent))
+    return subs
 
 
 def run(with_recall: bool, k: int) -> dict:
@@ -212,10 +218,9 @@ def run(with_recall: bool, k: int) -> dict:
         base.append((time.perf_counter() - t) * 1000)
     out["spacy_only_ms_median"] = round(statistics.median(base), 1)
     if with_recall:
-        out["recall_at_5"] = {
-            "patterns_only": recall(PhraseIndex(), k),
-            "with_vocabulary": recall(vocabularies["questions"], k),
-        }
+        out["recall_at_5"] = recall(
+            {"patterns_only": PhraseIndex(), "with_vocabulary": vocabularies["questions"]}, k
+        )
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -225,8 +230,11 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--no-recall", action="store_true", help="skip the retrieval part (no embedder)")
     ap.add_argument("-k", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=None, help="also write the result here")
     args = ap.parse_args()
     result = run(not args.no_recall, args.k)
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else result)
 
 
