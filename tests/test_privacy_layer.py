@@ -116,3 +116,12 @@ def test_guard_refuses_a_vocabulary_value_in_any_spelling() -> None:
     for text in spellings:
         with pytest.raises(OutboundRefused, match="records"):
             g.check(body(text))
+
+
+def test_vault_values_match_whole_words_not_placeholders_or_word_parts() -> None:
+    g = OutboundGuard()
+    g.add_values(["SSN", "Ann"])  # "SSN" was masked as a rare word earlier in the conversation
+    g.check(body("My <NAME_2> is <SSN_1>; planning the annual review"))
+    for text in ("my ssn again", "ask ANN"):  # control: the values themselves are still refused
+        with pytest.raises(OutboundRefused, match="private value"):
+            g.check(body(text))

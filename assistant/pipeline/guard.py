@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from assistant.errors import AssistantError
 from assistant.privacy.identifiers import find_identifiers
-from assistant.privacy.normalize import key
 from assistant.privacy.phrases import PhraseIndex
 
 RUN_WORDS = 8
@@ -79,6 +78,7 @@ class OutboundGuard:
     values: set[str] = field(default_factory=set)
     runs: set[tuple[str, ...]] = field(default_factory=set)
     vocabulary: PhraseIndex = field(default_factory=PhraseIndex)
+    _vault: PhraseIndex = field(default_factory=PhraseIndex, repr=False)  # values, matched as words
 
     def add_vocabulary(self, items: Iterable[tuple[str, str]]) -> None:
         """(value, kind) pairs from the user's records (assistant.privacy.vocabulary)."""
@@ -89,6 +89,7 @@ class OutboundGuard:
             v = " ".join(v.split())
             if len(v) >= MIN_VALUE_CHARS:
                 self.values.add(v)
+                self._vault.add(v, "VALUE")
 
     def add_records(self, texts: Iterable[str]) -> None:
         for text in texts:
@@ -104,24 +105,18 @@ class OutboundGuard:
                     "Refused to send: the request holds an identifier-shaped number or code.",
                     "Edit it out of the question, or ask with --no-remote.",
                 )
+            groups = [_digits(m.group(0)) for m in NUMBER.finditer(bare)]
+            if self._vault.contains(bare) or any(_same_number(_digits(v), v, groups) for v in self.values):
+                raise OutboundRefused(
+                    "Refused to send: the request still contains a private value.",
+                    "Edit it out of the question, or ask with --no-remote.",
+                )
             if self.vocabulary.contains(bare):
                 raise OutboundRefused(
                     "Refused to send: the request names something from your records.",
                     "Edit it out of the question, or ask with --no-remote.",
                 )
         for text in _texts(body):
-            folded = key(text)
-            squeezed = folded.replace(" ", "")
-            groups = [_digits(m.group(0)) for m in NUMBER.finditer(text)]
-            for value in self.values:
-                d = _digits(value)
-                k = key(value)
-                joined = len(k) >= 6 and k.replace(" ", "") in squeezed  # "anita\u200bdesai"
-                if k in folded or joined or _same_number(d, value, groups):
-                    raise OutboundRefused(
-                        "Refused to send: the request still contains a private value.",
-                        "Edit it out of the question, or ask with --no-remote.",
-                    )
             words = _words(text)
             for i in range(len(words) - RUN_WORDS + 1):
                 if tuple(words[i : i + RUN_WORDS]) in self.runs:
