@@ -188,8 +188,23 @@ class AssistantCore:
         if store is None:
             raise ConfigError("This data dir has no keys yet.", "Run `assistant init` first.")
         return index_paths(
-            list(paths), store, embedder, self.keyring, options=options, progress=progress, cancel=cancel
+            list(paths),
+            store,
+            embedder,
+            self.keyring,
+            options=options,
+            progress=progress,
+            cancel=cancel,
+            vocabulary=self.vocabulary(),
         )
+
+    def vocabulary(self) -> Any:
+        """The sealed private vocabulary of the indexed records (None before `init`)."""
+        from assistant.privacy.vocabulary import PrivateVocabulary
+
+        if self.keyring is None:
+            return None
+        return PrivateVocabulary.load(self.settings.home, self.keyring)
 
     def watch(
         self,
@@ -217,6 +232,7 @@ class AssistantCore:
             ignore=[str(self.settings.home)],
             on_start=on_start,
             on_applied=on_applied,
+            vocabulary=self.vocabulary(),
         )
 
     def ask(

@@ -13,12 +13,16 @@ import re
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-ORDER = [
+ORDER = [  # the rest of docs/bench/*.md follows in name order
     "local_model",
     "encrypted_store",
+    "encrypted_store_fetch",
     "index",
     "index_watch",
     "pipeline",
+    "privacy",
+    "retrieval",
+    "latency",
     "notes",
     "llamacpp_eviction",
     "kv_eviction",
@@ -59,7 +63,9 @@ def build() -> str:
     head = (DOCS / "BENCHMARKS.md").read_text(encoding="utf-8").split("\n## ", 1)[0].rstrip()
     while head.endswith("---"):  # the separators before the first section (any number of them)
         head = head.removesuffix("---").rstrip()
-    return SEPARATOR.join([head + "\n", *(section(n) for n in ORDER)])
+    names = [n for n in ORDER if (DOCS / "bench" / f"{n}.md").exists()]
+    names += sorted(p.stem for p in (DOCS / "bench").glob("*.md") if p.stem not in ORDER)
+    return SEPARATOR.join([head + "\n", *(section(n) for n in names)])
 
 
 def main() -> None:

@@ -89,19 +89,30 @@ def index(
         embedder = make_embedder(chosen, store=store)  # --embed-model, else the one the index remembers
     if store is None:
         store = open_store(settings, keyring, dim=embedder.dim if embedder else None, recorder=recorder)
+    from assistant.privacy.vocabulary import PrivateVocabulary
+
+    vocabulary = PrivateVocabulary.load(settings.home, keyring)  # sealed; shrinks and grows with the index
     try:
         if forget:
-            output["forgotten"] = _forget(store, forget, as_json)
+            output["forgotten"] = _forget(store, forget, as_json, vocabulary)
         if paths and embedder is not None:
             from assistant.ingest.indexer import IndexOptions
 
             options = IndexOptions(max_bytes=int(max_size * 1024 * 1024), batch_chunks=batch)
             if watch:
                 _watch(
-                    list(paths), store, embedder, keyring, options, [str(settings.home)], debounce, as_json
+                    list(paths),
+                    store,
+                    embedder,
+                    keyring,
+                    options,
+                    [str(settings.home)],
+                    debounce,
+                    as_json,
+                    vocabulary,
                 )
                 return
-            summary = _run(list(paths), store, embedder, keyring, options)
+            summary = _run(list(paths), store, embedder, keyring, options, vocabulary)
             output.update(summary.to_json())
             if not as_json:
                 _print_summary(summary)
@@ -111,7 +122,9 @@ def index(
         print_json(output)
 
 
-def _run(paths: list[str], store: Any, embedder: Any, keyring: Any, options: Any) -> Any:
+def _run(
+    paths: list[str], store: Any, embedder: Any, keyring: Any, options: Any, vocabulary: Any = None
+) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from assistant.ingest.indexer import IndexProgress, index_paths
@@ -136,7 +149,9 @@ def _run(paths: list[str], store: Any, embedder: Any, keyring: Any, options: Any
                 rate=rate,
             )
 
-        return index_paths(paths, store, embedder, keyring, options=options, progress=on_progress)
+        return index_paths(
+            paths, store, embedder, keyring, options=options, progress=on_progress, vocabulary=vocabulary
+        )
 
 
 def _watch(
@@ -148,6 +163,7 @@ def _watch(
     ignore: list[str],
     debounce: int,
     as_json: bool,
+    vocabulary: Any = None,
 ) -> None:
     """Index, then follow `paths` until Ctrl-C (or SIGTERM): each applied batch is one line on stdout."""
     import signal
@@ -190,6 +206,7 @@ def _watch(
             ignore=ignore,
             on_start=on_start,
             on_applied=on_applied,
+            vocabulary=vocabulary,
         )
     finally:
         for sig, handler in old.items():
@@ -208,7 +225,7 @@ def _json_line(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _forget(store: Any, paths: tuple[str, ...], as_json: bool) -> dict[str, Any]:
+def _forget(store: Any, paths: tuple[str, ...], as_json: bool, vocabulary: Any = None) -> dict[str, Any]:
     from assistant.ingest import manifest
     from assistant.ingest.discover import normalize
 
@@ -220,6 +237,8 @@ def _forget(store: Any, paths: tuple[str, ...], as_json: bool) -> dict[str, Any]
         )
     if not as_json:
         note(f"Forgot {len(gone)} file(s), {chunks} chunk(s) removed.")
+    if vocabulary is not None:
+        vocabulary.forget_documents(f.doc for f in gone)
     return {"files": [f.path for f in gone], "chunks_removed": chunks}
 
 

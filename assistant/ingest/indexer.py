@@ -143,8 +143,10 @@ class _Run:
         options: IndexOptions,
         progress: Callable[[IndexProgress], None] | None,
         cancel: CancelLike | None,
+        vocabulary: Any = None,
     ) -> None:
         self.store, self.embedder, self.options = store, embedder, options
+        self.vocabulary = vocabulary  # assistant.privacy.vocabulary.PrivateVocabulary, or None
         self.doc_key = DocKeys(keyring)
         self.progress, self.cancel = progress, cancel
         self.summary = IndexSummary()
@@ -263,6 +265,11 @@ class _Run:
         for item in self.batch:
             self.store.manifest_put(item.entry.doc, item.entry.to_value())
         manifest.end_batch(self.store)
+        if self.vocabulary is not None:  # what these documents say is private, sealed (issue 13)
+            self.vocabulary.forget_documents([e.doc for e in moved + self.gone])
+            self.vocabulary.update_documents(
+                (p.entry.doc, "\n\n".join(c.text for c in p.chunks)) for p in self.batch
+            )
         self.summary.stages["embed"] += t1 - t0
         self.summary.stages["store"] += time.perf_counter() - t1
         self.summary.files_indexed += len(self.batch) - len(moved)
@@ -288,6 +295,7 @@ def index_paths(
     options: IndexOptions | None = None,
     progress: Callable[[IndexProgress], None] | None = None,
     cancel: CancelLike | None = None,
+    vocabulary: Any = None,
 ) -> IndexSummary:
     """Index files and folders into `store`; only what changed since the last run is embedded.
 
@@ -296,7 +304,7 @@ def index_paths(
         Cancelled: `cancel` was set; everything stored so far is consistent and kept.
         StoreError, ModelError: from the store or the embedder.
     """
-    run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel)
+    run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel, vocabulary)
     summary = run.summary
     roots = check_roots(paths)
     embedder_check.remember(store, embedder)  # the same model as before, sealed with the index
@@ -319,6 +327,8 @@ def index_paths(
         if entry.path not in live and entry.doc not in run.moved and manifest.under(entry.path, roots):
             summary.chunks_removed += manifest.remove(store, entry)
             summary.files_removed += 1
+            if vocabulary is not None:
+                vocabulary.forget_documents([entry.doc])
     manifest.mark_synced(store, roots, watching=False)
     summary.stages["store"] += time.perf_counter() - t0
     summary.seconds = time.perf_counter() - run.started
@@ -335,6 +345,7 @@ def apply_changes(
     options: IndexOptions | None = None,
     progress: Callable[[IndexProgress], None] | None = None,
     cancel: CancelLike | None = None,
+    vocabulary: Any = None,
 ) -> IndexSummary:
     """Bring the index in line with `changed` paths under `roots`: files or folders created, edited,
     renamed or deleted (what a file watcher reports). Paths that still exist are indexed as
@@ -345,7 +356,7 @@ def apply_changes(
         Cancelled: `cancel` was set; what was stored so far is consistent (the rest waits for the
             next run). StoreError, ModelError: from the store or the embedder.
     """
-    run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel)
+    run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel, vocabulary)
     summary = run.summary
     known = manifest.load(store)
     summary.files_recovered, summary.chunks_removed = manifest.recover(store, known)

@@ -102,8 +102,11 @@ def watch_paths(
     on_start: Callable[[IndexSummary], None] | None = None,
     on_applied: Callable[[Applied], None] | None = None,
     progress: Callable[[IndexProgress], None] | None = None,
+    vocabulary: Any = None,
 ) -> int:
     """Index `paths`, then follow them until `stop` is set; returns how many batches were applied.
+
+    `vocabulary` (the privacy layer's sealed private vocabulary) follows every batch, deletions too.
 
     `ignore` lists folders whose events are dropped (the data dir, when it lies inside a root).
     `on_start` gets the first pass's summary, `on_applied` each batch that changed something
@@ -144,7 +147,16 @@ def watch_paths(
                 f"Cannot watch {', '.join(roots)}: {exc}",
                 "On Linux, raise the limit: sudo sysctl fs.inotify.max_user_watches=524288",
             ) from None
-        first = index_paths(roots, store, embedder, keyring, options=options, progress=progress, cancel=stop)
+        first = index_paths(
+            roots,
+            store,
+            embedder,
+            keyring,
+            options=options,
+            progress=progress,
+            cancel=stop,
+            vocabulary=vocabulary,
+        )
         manifest.mark_synced(store, roots, watching=True)
         if on_start is not None:
             on_start(first)
@@ -153,7 +165,15 @@ def watch_paths(
                 continue
             changed = [_as_seen(path, aliases) for _change, path in changes]
             summary = apply_changes(
-                changed, roots, store, embedder, keyring, options=options, progress=progress, cancel=stop
+                changed,
+                roots,
+                store,
+                embedder,
+                keyring,
+                options=options,
+                progress=progress,
+                cancel=stop,
+                vocabulary=vocabulary,
             )
             manifest.mark_synced(store, roots, watching=True)
             batches += 1

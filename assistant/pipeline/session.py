@@ -27,6 +27,17 @@ from models.base import CancelToken, ChatModel, SamplingParams
 Confirm = Callable[[str], "str | None"]
 
 
+def _vocabulary(settings: Settings, keyring: Any) -> Any:
+    """The sealed private vocabulary as a PhraseIndex (empty without keys or before any indexing)."""
+    from assistant.privacy.phrases import PhraseIndex
+
+    if keyring is None or not hasattr(keyring, "open"):
+        return PhraseIndex()
+    from assistant.privacy.vocabulary import PrivateVocabulary
+
+    return PrivateVocabulary.load(settings.home, keyring).index()
+
+
 class AssistantSession:
     """Conversation state: the sanitizer's placeholder map, the guard's vault, the chat history."""
 
@@ -52,8 +63,9 @@ class AssistantSession:
         self._store = store
         self._embedder = embedder
         self._embedder_checked = False
-        self.sanitizer = Sanitizer(settings.private_terms, generalize=generalize)
-        self.guard = OutboundGuard()
+        vocabulary = _vocabulary(settings, keyring)  # what the user's records say is private (issue 13)
+        self.sanitizer = Sanitizer(settings.private_terms, generalize=generalize, vocabulary=vocabulary)
+        self.guard = OutboundGuard(vocabulary=vocabulary)
         self.guard.add_values(settings.private_terms)
         self.ledger = Ledger(settings.home, keyring) if keyring is not None else None
         self.history: list[tuple[str, str]] = []  # (question, answer), original text: stays local

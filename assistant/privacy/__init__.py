@@ -1,0 +1,1 @@
+"""The privacy layer: one normalisation, identifier and name detection, the private vocabulary."""
