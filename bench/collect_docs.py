@@ -21,8 +21,6 @@ ORDER = [  # the rest of docs/bench/*.md follows in name order
     "index_watch",
     "pipeline",
     "privacy",
-    "retrieval",
-    "latency",
     "notes",
     "llamacpp_eviction",
     "kv_eviction",

@@ -53,9 +53,10 @@ def squeezed(text: str) -> str:
 def test_every_spelling_trick_reaches_the_remote_only_as_a_placeholder(tmp_path: Path) -> None:
     with RemoteStandin() as remote:
         settings = Settings(home=tmp_path, remote_url=remote.url, private_terms=[TERM])
+        keys = ring()  # one data dir, one key: its ledger is chained under it
         for question, value in TRICKS:
             assert squeezed(value) in squeezed(question)  # control: the check below can find it
-            session = AssistantSession(settings, keyring=ring(), local_planning=False)
+            session = AssistantSession(settings, keyring=keys, local_planning=False)
             events = list(session.plan(question))
             assert isinstance(events[-1], PlanReady) and events[-1].plan.remote, question
             sent = remote.requests[-1].user_text()

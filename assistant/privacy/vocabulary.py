@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.errors import StoreError
+from encrypted_store.errors import TamperError
 from assistant.privacy.identifiers import find_identifiers
 from assistant.privacy.names import STOP, UNCOMMON_ZIPF, WORD, rare, zipf
 from assistant.privacy.phrases import PhraseIndex
@@ -85,9 +86,9 @@ class PrivateVocabulary:
             return cls(home, keyring)
         try:
             data = json.loads(keyring.open(path.read_bytes(), AAD))
-        except StoreError as exc:
+        except TamperError as exc:
             raise StoreError(
-                f"The private vocabulary ({path}) cannot be read: {exc.title}",
+                f"The private vocabulary ({path}) cannot be read: {exc.message}",
                 f"Delete {path} and run `assistant index` on your folders again to rebuild it.",
             ) from exc
         return cls(home, keyring, {str(k): list(v) for k, v in data.get("docs", {}).items()})
