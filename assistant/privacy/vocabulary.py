@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.errors import StoreError
-from encrypted_store.errors import TamperError
 from assistant.privacy.identifiers import find_identifiers
 from assistant.privacy.names import STOP, UNCOMMON_ZIPF, WORD, rare, zipf
 from assistant.privacy.phrases import PhraseIndex
+from encrypted_store.errors import TamperError
 
 FILENAME = "vocabulary.sealed"
 AAD = b"private-assistant/vocabulary/v1"
