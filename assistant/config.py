@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     # KV-cache eviction for long conversations (PagedEviction): tokens kept per sequence; None = off
     kv_budget: int | None = None
     kv_policy: str = "paged"  # paged | inverse_key | streaming | context_shift | none
+    # Retrieval: "hybrid" = dense search fused with on-device BM25 over sealed term counts; "dense"
+    retrieval: Literal["hybrid", "dense"] = "hybrid"
+    retrieval_per_doc: int = Field(default=2, ge=1)  # at most this many chunks of one file among the sources
 
     @field_validator("remote_url", "store_url", "model", mode="before")
     @classmethod

@@ -26,9 +26,10 @@ from assistant.ingest.discover import DEFAULT_MAX_BYTES, check_roots, discover, 
 from assistant.ingest.manifest import DocKeys, IndexedFile, KeyringLike
 from assistant.ingest.readers import SkipFile, read_document
 from assistant.ingest.types import Chunk, Skipped
+from encrypted_store import lexical
 from encrypted_store.api import RecordIn, Store
 
-READER_VERSION = 1  # bump when readers or chunking change what they produce: files get re-indexed
+READER_VERSION = 2  # bump when readers, chunking or lexical stats change what is stored: files get re-indexed
 
 
 class EmbedderLike(Protocol):
@@ -181,7 +182,11 @@ class _Run:
                 self.summary.chunks_removed += self.store.delete_doc(item.entry.doc)
         self.store.add(records)
         for item in self.batch:
-            self.store.manifest_put(item.entry.doc, item.entry.to_value())
+            # the chunks' term counts ride in the sealed manifest value: replaced and dropped with it
+            lex = lexical.doc_value(
+                (record_id(item.entry.doc, item.entry.sha256, c.index), c.text) for c in item.chunks
+            )
+            self.store.manifest_put(item.entry.doc, {**item.entry.to_value(), lexical.LEX_KEY: lex})
         manifest.end_batch(self.store)
         self.summary.stages["embed"] += t1 - t0
         self.summary.stages["store"] += time.perf_counter() - t1
