@@ -42,6 +42,10 @@ CONV = ROOT / "eval" / "corpus" / "conversations"
 K = 5
 
 
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 class CachedEmbedder:
     """The real MiniLM embedder behind a disk cache (bench/out/embed-cache.npz) keyed by text hash."""
 
@@ -171,7 +175,9 @@ def evaluate(data: dict[str, Any], embedder: Any, params: FusionParams) -> dict[
     index = lexical.load(store)
     methods: dict[str, list[tuple[str, float, float]]] = {m: [] for m in ("dense", "lexical", "hybrid")}
     lex_only = FusionParams(**{**params.__dict__, "dense_weight": 0.0})
-    for q in qs:
+    for n, q in enumerate(qs):
+        if n % 100 == 0:
+            log(f"{n}/{len(qs)} questions")
         queries = [q["question"], *q["sub_queries"]]
         for name, kw in (
             ("dense", {}),
@@ -183,6 +189,57 @@ def evaluate(data: dict[str, Any], embedder: Any, params: FusionParams) -> dict[
     clear = bm25_clear(data["files"], qs)
     methods["bm25_clear"] = [(q["kind"], *doc_scores(d, q["gold"])) for q, d in zip(qs, clear, strict=True)]
     return {name: summarize(rows) for name, rows in methods.items()}
+
+
+class HashedIndex(lexical.LexicalIndex):
+    """Design (a)'s lexical side, in the clear: terms folded into `buckets` hashed dimensions (the
+    collisions are what (a) adds; CKKS noise would come on top), BM25 over the buckets."""
+
+    def __init__(self, docs: dict[str, list[list[Any]]], buckets: int) -> None:
+        self.buckets = buckets
+        folded = {}
+        for doc, chunks in docs.items():
+            rows = []
+            for rid, length, counts in chunks:
+                acc: dict[str, int] = {}
+                for term, tf in counts.items():
+                    acc[self.fold(term)] = acc.get(self.fold(term), 0) + tf
+                rows.append([rid, length, acc])
+            folded[doc] = rows
+        super().__init__(folded)
+
+    def fold(self, term: str) -> str:
+        return str(
+            int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "little") % self.buckets
+        )
+
+    def scores(self, query: str) -> np.ndarray:
+        out = np.zeros(len(self.ids), dtype=np.float32)
+        for term in set(self.fold(t) for t in lexical.tokenize(query)):
+            hit = self._postings.get(term)
+            if hit is not None:
+                out[hit[0]] += hit[1]
+        return out
+
+
+def buckets_section(data: dict[str, Any], embedder: Any) -> dict[str, Any]:
+    """Recall@5 of design (a) against the number of hashed buckets (lexical alone and fused)."""
+    store, doc_of, qs = data["store"], data["doc_of"], data["questions"]
+    docs = {k: v[lexical.LEX_KEY] for k, v in store.manifest_get_all().items() if lexical.LEX_KEY in v}
+    out = {}
+    for buckets in (64, 190, 512, 4096):
+        index = HashedIndex(docs, buckets)
+        row = {}
+        for name, p in (("lexical", FusionParams(dense_weight=0.0)), ("hybrid", FusionParams())):
+            rec = []
+            for q in qs:
+                got = retrieve(
+                    store, embedder, [q["question"], *q["sub_queries"]], k=K, lexicon=index, fusion=p
+                )
+                rec.append(doc_scores([doc_of(r) for r in got], q["gold"])[0])
+            row[name] = round(statistics.mean(rec), 3)
+        out[str(buckets)] = {**row, "scan_time_factor": round((384 + buckets) / 384, 2)}
+    return out
 
 
 def tune(data: dict[str, Any], embedder: Any) -> list[dict[str, Any]]:
@@ -230,6 +287,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--tune", action="store_true", help="grid of fusion constants (conversation set)")
     ap.add_argument("--scale", type=int, default=100_000, help="records for the timing section; 0 = skip")
+    ap.add_argument("--buckets", action="store_true", help="design (a): recall against hashed buckets")
     ap.add_argument("--out", type=Path, default=OUT / "retrieval.json")
     args = ap.parse_args()
     from assistant.embedding import Embedder
@@ -241,6 +299,8 @@ def main() -> None:
         embedder.save()
         if args.tune:
             result["tuning"] = tune(conv, embedder)[:15]
+        elif args.buckets:
+            result["hashed_buckets"] = buckets_section(conv, embedder)
         else:
             result["conversations"] = {
                 "sessions": len(conv["files"]),
@@ -258,7 +318,7 @@ def main() -> None:
             corpus["store"].close()
             embedder.save()
         conv["store"].close()
-    if args.scale and not args.tune:
+    if args.scale and not (args.tune or args.buckets):
         result["scale"] = scale_section(args.scale)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
@@ -272,6 +332,8 @@ def _short(result: dict[str, Any]) -> str:
             if name in result:
                 a = result[name][method]["all"]
                 lines.append(f"{name:14} {method:10} recall@5 {a['recall_at_5']:.3f}  MRR {a['mrr']:.3f}")
+    if "hashed_buckets" in result:
+        lines.append(json.dumps(result["hashed_buckets"]))
     for row in result.get("tuning", [])[:5]:
         lines.append(json.dumps(row))
     if "scale" in result:

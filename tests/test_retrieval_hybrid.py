@@ -181,3 +181,24 @@ def test_a_hybrid_search_sends_no_query_term_to_the_store_host(
     conn.close()
     assert proxied.holds(RARE)
     store.close()
+
+
+def test_the_fetch_after_fusion_always_asks_for_k_ids(isolated_home: Path, tmp_path: Path) -> None:
+    _settings, ring, store = open_real_store(isolated_home)
+    notes = tmp_path / "notes"
+    write_notes(notes, RARE)
+    index_paths([str(notes)], store, HashEmbedder(), ring)
+    asked: list[list[str]] = []
+    real_get = store.get
+
+    def spy_get(ids: list[str]) -> list:
+        asked.append(list(ids))
+        return real_get(ids)
+
+    store.get = spy_get
+    cache = lexical.CachedLexicon()
+    for query in (f"{RARE} dose", "nothing matches this xyzzy", "bread apples tea soap"):
+        asked.clear()
+        retrieve(store, HashEmbedder(), [query], k=3, lexicon=cache)
+        assert [len(a) for a in asked] == [3], query  # one fetch, k ids, whatever the lexical side found
+    store.close()

@@ -107,19 +107,21 @@ def _hybrid(
 ) -> list[Retrieved]:
     """Fuse, cap per document, and fetch the records only the lexical side found.
 
-    The fetch is padded to k ids with further lexical candidates and shuffled, so its size and order
-    do not tell the host how the two rankings overlapped; a record that fails to open is passed over.
+    The fetch is padded to k ids and shuffled, so its size and order do not tell the host how the two
+    rankings overlapped; a record that fails to open is passed over.
     """
     known = {h.record.id: h.record for hits in dense for h in hits}
     ranked = rank_fuse(dense, lexical, params)
     gone: set[str] = set()
-    for _ in range(4):
+    for round_ in range(4):
         chosen = cap_per_doc([c for c in ranked if c.id not in gone], k, params.per_doc)
         missing = [c.id for c in chosen if c.id not in known]
-        if not missing:
+        if not missing and round_:
             break
-        spare = (c.id for c in ranked if c.id not in known and c.id not in gone and c.id not in missing)
-        ask = missing + [rid for rid, _ in zip(spare, range(k - len(missing)), strict=False)]
+        # always one fetch of k ids (lexical-only first, then spare ones, then already-known ones):
+        # whether and how much the lexical side added stays hidden from the host
+        spare = [c.id for c in ranked if c.id not in known and c.id not in gone and c.id not in missing]
+        ask = list(dict.fromkeys(missing + spare + list(known)))[: max(k, len(missing))]
         secrets.SystemRandom().shuffle(ask)
         got = {r.id: r for r in store.get(ask)}
         known.update(got)
