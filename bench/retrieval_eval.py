@@ -71,6 +71,7 @@ class CachedEmbedder:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             keys = np.array(list(self.cache))
             np.savez(self.path, keys=keys, vectors=np.stack(list(self.cache.values())))
+            self.dirty = False
 
 
 def new_store(tmp: Path) -> tuple[Any, Any]:
@@ -175,6 +176,11 @@ def evaluate(data: dict[str, Any], embedder: Any, params: FusionParams) -> dict[
     index = lexical.load(store)
     methods: dict[str, list[tuple[str, float, float]]] = {m: [] for m in ("dense", "lexical", "hybrid")}
     lex_only = FusionParams(**{**params.__dict__, "dense_weight": 0.0})
+    texts = list(dict.fromkeys(t for q in qs for t in [q["question"], *q["sub_queries"]]))
+    for start in range(0, len(texts), 512):  # embed in large batches once; the loop below hits the cache
+        embedder.embed(texts[start : start + 512])
+        embedder.save()
+        log(f"embedded {min(start + 512, len(texts))}/{len(texts)} query texts")
     for n, q in enumerate(qs):
         if n % 100 == 0:
             log(f"{n}/{len(qs)} questions")
@@ -216,7 +222,7 @@ class HashedIndex(lexical.LexicalIndex):
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(len(self.ids), dtype=np.float32)
         for term in set(self.fold(t) for t in lexical.tokenize(query)):
-            hit = self._postings.get(term)
+            hit = self.postings(term)
             if hit is not None:
                 out[hit[0]] += hit[1]
         return out

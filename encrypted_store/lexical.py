@@ -3,12 +3,11 @@
 The term counts of a document's chunks travel inside that document's sealed manifest value (AES-GCM
 under the keyring, like every manifest entry), so the store host holds only opaque blobs and a query
 never reaches it: the client opens the manifest once, builds postings in memory and scores BM25 here.
-Tokens are words, lower-cased, stop-words dropped, Snowball-stemmed (PyStemmer, bm25s's stop list).
+Tokens are words, lower-cased, stop-words dropped, Snowball-stemmed (PyStemmer).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -30,17 +29,59 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN) | {"i", "my", "me", "we", "you", "did", "do", "does", "what", "when"}
+# Lucene's English stop set (the list bm25s uses), plus pronouns and question words
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+        "i",
+        "my",
+        "me",
+        "we",
+        "you",
+        "did",
+        "do",
+        "does",
+        "what",
+        "when",
+    ]
+)
 
 
 def tokenize(text: str) -> list[str]:
     """Stemmed word tokens (numbers kept, including "3.5" and "o'neil"); stop-words dropped."""
-    stop = _stopwords()
-    words = [w for w in _WORD.findall(text.lower()) if w not in stop]
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
     return list(_stemmer().stemWords(words))
 
 
@@ -69,39 +110,52 @@ class LexicalIndex:
         ids: list[str] = []
         owners: list[str] = []
         lengths: list[int] = []
-        rows: dict[str, list[tuple[int, int]]] = {}
+        vocab: dict[str, int] = {}
+        term_ids: list[int] = []
+        chunk_of: list[int] = []
+        tfs: list[int] = []
         for doc, chunks in docs.items():
             for rid, length, counts in chunks:
-                i = len(ids)
+                chunk_of.extend([len(ids)] * len(counts))
                 ids.append(str(rid))
                 owners.append(doc)
                 lengths.append(int(length))
-                for term, tf in counts.items():
-                    rows.setdefault(term, []).append((i, int(tf)))
-        self.ids, self.docs = ids, owners
+                term_ids.extend(vocab.setdefault(t, len(vocab)) for t in counts)
+                tfs.extend(counts.values())
+        self.ids, self.docs, self._vocab = ids, owners, vocab
+        # postings as one CSR-like layout: entries sorted by term, `_starts[t]:_starts[t + 1]` per term
+        terms = np.asarray(term_ids, dtype=np.int64)
+        order = np.argsort(terms, kind="stable")
+        self._chunks = np.asarray(chunk_of, dtype=np.int32)[order]
+        df = np.bincount(terms, minlength=len(vocab))
+        self._starts = np.concatenate([[0], np.cumsum(df)])
         n = len(ids)
         dl = np.asarray(lengths, dtype=np.float32)
-        avg = float(dl.mean()) if n else 1.0
-        norm = K1 * (1 - B + B * dl / max(avg, 1e-9))
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, pairs in rows.items():
-            idx = np.fromiter((p[0] for p in pairs), dtype=np.int32, count=len(pairs))
-            tf = np.fromiter((p[1] for p in pairs), dtype=np.float32, count=len(pairs))
-            idf = math.log(1 + (n - len(pairs) + 0.5) / (len(pairs) + 0.5))
-            self._postings[term] = (idx, (idf * tf * (K1 + 1) / (tf + norm[idx])).astype(np.float32))
+        norm = K1 * (1 - B + B * dl / max(float(dl.mean()) if n else 1.0, 1e-9))
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        tf = np.asarray(tfs, dtype=np.float32)[order]
+        self._weights = (np.repeat(idf, df) * tf * (K1 + 1) / (tf + norm[self._chunks])).astype(np.float32)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @property
     def vocabulary_size(self) -> int:
-        return len(self._postings)
+        return len(self._vocab)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(chunk indices, BM25 weights) of one stemmed term, or None."""
+        t = self._vocab.get(term)
+        if t is None:
+            return None
+        lo, hi = self._starts[t], self._starts[t + 1]
+        return self._chunks[lo:hi], self._weights[lo:hi]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 of every chunk for `query` (float32, one per chunk; 0 where no term matches)."""
         out = np.zeros(len(self.ids), dtype=np.float32)
         for term in set(tokenize(query)):
-            hit = self._postings.get(term)
+            hit = self.postings(term)
             if hit is not None:
                 out[hit[0]] += hit[1]  # a chunk appears once per term's postings: no duplicates
         return out
