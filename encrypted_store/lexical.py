@@ -103,8 +103,36 @@ class LexHit:
     score: float
 
 
+class _Postings:
+    """BM25 weights of (row, term) entries in one CSR-like layout: sorted by term, `starts[t]:starts[t+1]`."""
+
+    def __init__(self, rows: np.ndarray, terms: np.ndarray, tf: np.ndarray, lengths: np.ndarray, v: int):
+        order = np.argsort(terms, kind="stable")
+        self.rows = rows[order].astype(np.int32)
+        df = np.bincount(terms, minlength=v)
+        self.starts = np.concatenate([[0], np.cumsum(df)])
+        n = len(lengths)
+        avg = float(lengths.mean()) if n else 1.0
+        norm = K1 * (1 - B + B * lengths / max(avg, 1e-9))
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        tf = tf[order]
+        self.weights = (np.repeat(idf, df) * tf * (K1 + 1) / (tf + norm[self.rows])).astype(np.float32)
+        self.n = n
+
+    def scores(self, term_ids: set[int]) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float32)
+        for t in term_ids:
+            lo, hi = self.starts[t], self.starts[t + 1]
+            out[self.rows[lo:hi]] += self.weights[lo:hi]  # a row appears once per term: no duplicates
+        return out
+
+
 class LexicalIndex:
-    """BM25 postings over chunks, built in memory on the client from the opened manifest."""
+    """BM25 over documents (all their chunks' counts), built on the client from the opened manifest.
+
+    Documents are ranked as a whole, like BM25 over the files (a date or a name in one chunk still
+    counts for the fact in the next); each ranked document is represented by its best-scoring chunk.
+    """
 
     def __init__(self, docs: dict[str, list[list[Any]]]) -> None:
         ids: list[str] = []
@@ -114,6 +142,7 @@ class LexicalIndex:
         term_ids: list[int] = []
         chunk_of: list[int] = []
         tfs: list[int] = []
+        doc_starts = [0]
         for doc, chunks in docs.items():
             for rid, length, counts in chunks:
                 chunk_of.extend([len(ids)] * len(counts))
@@ -122,19 +151,23 @@ class LexicalIndex:
                 lengths.append(int(length))
                 term_ids.extend(vocab.setdefault(t, len(vocab)) for t in counts)
                 tfs.extend(counts.values())
+            doc_starts.append(len(ids))
         self.ids, self.docs, self._vocab = ids, owners, vocab
-        # postings as one CSR-like layout: entries sorted by term, `_starts[t]:_starts[t + 1]` per term
+        self._doc_starts = np.asarray(doc_starts, dtype=np.int64)
         terms = np.asarray(term_ids, dtype=np.int64)
-        order = np.argsort(terms, kind="stable")
-        self._chunks = np.asarray(chunk_of, dtype=np.int32)[order]
-        df = np.bincount(terms, minlength=len(vocab))
-        self._starts = np.concatenate([[0], np.cumsum(df)])
-        n = len(ids)
-        dl = np.asarray(lengths, dtype=np.float32)
-        norm = K1 * (1 - B + B * dl / max(float(dl.mean()) if n else 1.0, 1e-9))
-        idf = np.log1p((n - df + 0.5) / (df + 0.5))
-        tf = np.asarray(tfs, dtype=np.float32)[order]
-        self._weights = (np.repeat(idf, df) * tf * (K1 + 1) / (tf + norm[self._chunks])).astype(np.float32)
+        chunk = np.asarray(chunk_of, dtype=np.int64)
+        tf = np.asarray(tfs, dtype=np.float32)
+        chunk_len = np.asarray(lengths, dtype=np.float32)
+        self._chunk = _Postings(chunk, terms, tf, chunk_len, len(vocab))
+        # the same counts summed per (document, term)
+        doc_of_chunk = np.repeat(np.arange(len(docs)), np.diff(self._doc_starts))
+        n_docs = len(docs)
+        key = doc_of_chunk[chunk] * max(len(vocab), 1) + terms
+        uniq, inverse = np.unique(key, return_inverse=True)
+        doc_tf = np.bincount(inverse, weights=tf).astype(np.float32)
+        doc_len = np.bincount(doc_of_chunk, weights=chunk_len, minlength=n_docs).astype(np.float32)
+        v = max(len(vocab), 1)
+        self._doc = _Postings(uniq // v, uniq % v, doc_tf, doc_len, len(vocab))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -143,36 +176,32 @@ class LexicalIndex:
     def vocabulary_size(self) -> int:
         return len(self._vocab)
 
-    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(chunk indices, BM25 weights) of one stemmed term, or None."""
-        t = self._vocab.get(term)
-        if t is None:
-            return None
-        lo, hi = self._starts[t], self._starts[t + 1]
-        return self._chunks[lo:hi], self._weights[lo:hi]
+    def _terms(self, query: str) -> set[int]:
+        return {t for w in tokenize(query) if (t := self._vocab.get(w)) is not None}
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 of every chunk for `query` (float32, one per chunk; 0 where no term matches)."""
-        out = np.zeros(len(self.ids), dtype=np.float32)
-        for term in set(tokenize(query)):
-            hit = self.postings(term)
-            if hit is not None:
-                out[hit[0]] += hit[1]  # a chunk appears once per term's postings: no duplicates
-        return out
+        """BM25 of every chunk on its own for `query` (float32; 0 where no term matches)."""
+        return self._chunk.scores(self._terms(query))
 
     def search(self, queries: Sequence[str], k: int) -> list[list[LexHit]]:
-        """Top-k chunks per query with a positive score, best first."""
+        """Per query, the k best documents with a positive BM25, best first, each as its best chunk."""
         results = []
         for query in queries:
-            s = self.scores(query)
-            nz = int(np.count_nonzero(s))
-            take = min(k, nz)
+            terms = self._terms(query)
+            doc_scores = self._doc.scores(terms)
+            take = min(k, int(np.count_nonzero(doc_scores)))
             if take == 0:
                 results.append([])
                 continue
-            part = np.argpartition(-s, take - 1)[:take]
-            order = part[np.argsort(-s[part], kind="stable")]
-            results.append([LexHit(self.ids[i], self.docs[i], float(s[i])) for i in order])
+            part = np.argpartition(-doc_scores, take - 1)[:take]
+            order = part[np.argsort(-doc_scores[part], kind="stable")]
+            chunk_scores = self._chunk.scores(terms)
+            hits = []
+            for d in order:
+                lo, hi = self._doc_starts[d], self._doc_starts[d + 1]
+                best = lo + int(np.argmax(chunk_scores[lo:hi]))
+                hits.append(LexHit(self.ids[best], self.docs[best], float(doc_scores[d])))
+            results.append(hits)
         return results
 
 

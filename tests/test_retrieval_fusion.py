@@ -77,3 +77,17 @@ def test_bm25_finds_the_rare_term_and_stems_queries_like_documents() -> None:
     (hits,) = index.search(["Bergen shelter"], 5)
     assert hits[0].id == "d2.0" and {h.doc for h in hits} == {"d1", "d2"}
     assert index.search(["zzz"], 5) == [[]]
+
+
+def test_documents_rank_as_a_whole_and_show_their_best_chunk() -> None:
+    index = LexicalIndex(
+        {
+            "june": [
+                chunk_stats("june.0", "Date: June 2023. Small talk about the weather and the traffic."),
+                chunk_stats("june.1", "I adopted a greyhound called Sorrel."),
+            ],
+            "may": [chunk_stats("may.0", "Date: May 2023. I adopted a greyhound called Juniper.")],
+        }
+    )
+    (hits,) = index.search(["greyhound adopted in June"], 5)
+    assert [(h.doc, h.id) for h in hits] == [("june", "june.1"), ("may", "may.0")]
