@@ -251,17 +251,17 @@ def tune(data: dict[str, Any], embedder: Any) -> list[dict[str, Any]]:
     cached = []
     for q in qs:
         queries = list(dict.fromkeys([q["question"], *q["sub_queries"]]))
-        dense = store.search(embedder.embed(queries), 20)
+        dense = store.search(embedder.embed(queries), 40)
         for hits in dense:
             for h in hits:
                 owner[h.record.id] = doc_of(h.record)
-        cached.append((queries, dense, index.search(queries, 40)))
+        cached.append((queries, dense, index.search(queries, 80)))
     rows = []
-    for rrf_k in (10, 30, 60):
-        for lw in (0.5, 1.0, 1.5, 2.0):
-            for sw in (0.25, 0.5, 1.0):
+    for rrf_k in (2, 5, 10, 30, 60):
+        for lw in (1.0, 2.0, 3.0, 4.0, 6.0):
+            for sw in (0.1, 0.25, 0.5):
                 for per_doc in (1, 2):
-                    for depth in (10, 20):
+                    for depth in (10, 20, 40):
                         p = FusionParams(rrf_k, 1.0, lw, 1.0, sw, depth, 2 * depth, per_doc)
                         scores = []
                         for q, (_queries, dense, lex) in zip(qs, cached, strict=True):

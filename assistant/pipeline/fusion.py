@@ -14,13 +14,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FusionParams:
-    rrf_k: float = 60.0  # RRF's damping constant (Cormack et al. use 60)
+    # defaults: the best recall@5 of the grid in bench/retrieval_eval.py --tune on the conversation set
+    rrf_k: float = 5.0  # RRF's damping constant (small: the first ranks count much more than later ones)
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    lexical_weight: float = 4.0  # names, places and numbers decide personal questions: BM25 leads
     question_weight: float = 1.0  # the user's own question
-    subquery_weight: float = 0.5  # each of the plan's sub-queries
-    dense_depth: int = 10  # candidates taken from each dense ranking
-    lexical_depth: int = 20  # candidates taken from each lexical ranking
+    subquery_weight: float = 0.1  # each of the plan's sub-queries: they break ties and rescue misses
+    dense_depth: int = 20  # candidates taken from each dense ranking
+    lexical_depth: int = 40  # documents taken from each lexical ranking
     per_doc: int = 2  # at most this many chunks of one document in the final k
 
     def query_weight(self, qi: int) -> float:
