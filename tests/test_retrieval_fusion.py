@@ -91,3 +91,13 @@ def test_documents_rank_as_a_whole_and_show_their_best_chunk() -> None:
     )
     (hits,) = index.search(["greyhound adopted in June"], 5)
     assert [(h.doc, h.id) for h in hits] == [("june", "june.1"), ("may", "may.0")]
+
+
+def test_the_session_searches_hybrid_by_default_and_dense_when_asked(tmp_path) -> None:  # noqa: ANN001
+    from assistant.config import Settings
+    from assistant.pipeline.session import AssistantSession
+    from encrypted_store.lexical import CachedLexicon
+
+    hybrid = AssistantSession(Settings(home=tmp_path, retrieval_per_doc=3))._hybrid()
+    assert isinstance(hybrid["lexicon"], CachedLexicon) and hybrid["fusion"].per_doc == 3
+    assert AssistantSession(Settings(home=tmp_path, retrieval="dense"))._hybrid() == {}
