@@ -101,3 +101,20 @@ def test_the_session_searches_hybrid_by_default_and_dense_when_asked(tmp_path) -
     hybrid = AssistantSession(Settings(home=tmp_path, retrieval_per_doc=3))._hybrid()
     assert isinstance(hybrid["lexicon"], CachedLexicon) and hybrid["fusion"].per_doc == 3
     assert AssistantSession(Settings(home=tmp_path, retrieval="dense"))._hybrid() == {}
+
+
+def test_without_pystemmer_the_session_says_how_to_install_it(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import sys
+
+    from assistant.config import Settings
+    from assistant.errors import ConfigError
+    from assistant.pipeline.session import AssistantSession
+
+    monkeypatch.setitem(sys.modules, "Stemmer", None)  # makes `import Stemmer` raise ImportError
+    with pytest.raises(ConfigError) as err:
+        AssistantSession(Settings(home=tmp_path))._hybrid()
+    assert (
+        "private-assistant[lexical]" in err.value.next_step
+        and "ASSISTANT_RETRIEVAL=dense" in err.value.next_step
+    )
+    assert AssistantSession(Settings(home=tmp_path, retrieval="dense"))._hybrid() == {}

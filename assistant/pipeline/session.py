@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from assistant.config import Settings
-from assistant.errors import InputError
+from assistant.errors import ConfigError, InputError
 from assistant.pipeline.answer import NO_RECORDS, answer_messages, plain_messages
 from assistant.pipeline.events import Done, Event, Notice, PlanReady, Sanitized, SourcesReady
 from assistant.pipeline.fusion import FusionParams
@@ -163,6 +163,13 @@ class AssistantSession:
         if self.settings.retrieval != "hybrid":
             return {}
         if self.lexicon is None:
+            try:
+                import Stemmer  # noqa: F401  (PyStemmer: the lexical side's stemmer)
+            except ImportError as exc:
+                raise ConfigError(
+                    "Hybrid search needs PyStemmer, which is not installed.",
+                    "pip install 'private-assistant[lexical]', or set ASSISTANT_RETRIEVAL=dense.",
+                ) from exc
             from encrypted_store.lexical import CachedLexicon
 
             self.lexicon = CachedLexicon()
