@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from platformdirs import user_data_dir
 from pydantic import AfterValidator, Field, SecretStr, field_validator
@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     kv_policy: KVPolicy = "paged"  # paged | inverse_key | streaming | context_shift | none
     # PEM certificate(s) the store client trusts for an https:// store URL (e.g. a self-signed server)
     store_ca_file: Path | None = None
+    # Retrieval: "hybrid" = dense search fused with on-device BM25 over sealed term counts; "dense"
+    retrieval: Literal["hybrid", "dense"] = "hybrid"
+    retrieval_per_doc: int = Field(default=2, ge=1)  # at most this many chunks of one file among the sources
 
     @field_validator("remote_url", "store_url", "model", mode="before")
     @classmethod

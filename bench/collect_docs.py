@@ -21,6 +21,7 @@ ORDER = [  # the rest of docs/bench/*.md follows in name order
     "index_watch",
     "pipeline",
     "privacy",
+    "retrieval",
     "notes",
     "llamacpp_eviction",
     "kv_eviction",

@@ -38,9 +38,10 @@ from assistant.ingest.discover import (
 from assistant.ingest.manifest import DocKeys, IndexedFile, KeyringLike
 from assistant.ingest.readers import SkipFile, read_document
 from assistant.ingest.types import Chunk, Skipped
+from encrypted_store import lexical
 from encrypted_store.api import RecordIn, Store
 
-READER_VERSION = 1  # bump when readers or chunking change what they produce: files get re-indexed
+READER_VERSION = 2  # bump when readers, chunking or lexical stats change what is stored: files get re-indexed
 
 
 class EmbedderLike(Protocol):
@@ -263,7 +264,11 @@ class _Run:
         if records:
             self.store.add(records)
         for item in self.batch:
-            self.store.manifest_put(item.entry.doc, item.entry.to_value())
+            # the chunks' term counts ride in the sealed manifest value: replaced and dropped with it
+            lex = lexical.doc_value(
+                (record_id(item.entry.doc, item.entry.sha256, c.index), c.text) for c in item.chunks
+            )
+            self.store.manifest_put(item.entry.doc, {**item.entry.to_value(), lexical.LEX_KEY: lex})
         manifest.end_batch(self.store)
         if self.vocabulary is not None:  # what these documents say is private, sealed (issue 13)
             self.vocabulary.forget_documents([e.doc for e in moved + self.gone])

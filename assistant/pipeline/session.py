@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from assistant.config import Settings
-from assistant.errors import InputError
+from assistant.errors import ConfigError, InputError
 from assistant.ingest import embedder_check
 from assistant.pipeline.answer import NO_RECORDS, answer_messages, plain_messages
 from assistant.pipeline.events import Done, Event, Notice, PlanReady, Sanitized, SourcesReady
+from assistant.pipeline.fusion import FusionParams
 from assistant.pipeline.guard import OutboundGuard, OutboundRefused
 from assistant.pipeline.ledger import Ledger
 from assistant.pipeline.plan import PlanError, local_plan
@@ -70,6 +71,7 @@ class AssistantSession:
         self.ledger = Ledger(settings.home, keyring) if keyring is not None else None
         self.history: list[tuple[str, str]] = []  # (question, answer), original text: stays local
         self.sent_questions: list[str] = []  # sanitized questions already sent, for remote context
+        self.lexicon: Any = None  # encrypted_store.lexical.CachedLexicon, made on first hybrid search
 
     @property
     def model(self) -> ChatModel:
@@ -158,7 +160,12 @@ class AssistantSession:
                 self._embedder_checked = True
             queries = [question, *plan.sub_queries]
             records = retrieve(
-                self.store, self.embedder, queries, k=self.k, encrypted_query=self.settings.encrypted_query
+                self.store,
+                self.embedder,
+                queries,
+                k=self.k,
+                encrypted_query=self.settings.encrypted_query,
+                **self._hybrid(),
             )
             for warning in getattr(self.store, "last_warnings", []) or []:
                 yield Notice(warning, "warning")
@@ -168,6 +175,23 @@ class AssistantSession:
         text, finish = yield from self._answer(question, plan, records, cancel)
         self.history.append((question, text))
         yield Done(Answer(text, sources=sources, plan=plan, outbound=outbound, finish_reason=finish))
+
+    def _hybrid(self) -> dict[str, Any]:
+        """retrieve()'s lexical arguments: the cached on-device BM25 index, unless dense is chosen."""
+        if self.settings.retrieval != "hybrid":
+            return {}
+        if self.lexicon is None:
+            try:
+                import Stemmer  # noqa: F401  (PyStemmer: the lexical side's stemmer)
+            except ImportError as exc:
+                raise ConfigError(
+                    "Hybrid search needs PyStemmer, which is not installed.",
+                    "pip install 'private-assistant[lexical]', or set ASSISTANT_RETRIEVAL=dense.",
+                ) from exc
+            from encrypted_store.lexical import CachedLexicon
+
+            self.lexicon = CachedLexicon()
+        return {"lexicon": self.lexicon, "fusion": FusionParams(per_doc=self.settings.retrieval_per_doc)}
 
     def _remote_plan(
         self, sanitized: Sanitized, confirm: Confirm | None, outbound: list[Outbound]
