@@ -19,8 +19,8 @@ from assistant.ingest import manifest
 from assistant.ingest.indexer import index_paths
 from assistant.pipeline.fusion import FusionParams
 from assistant.pipeline.retrieval import retrieve
-from encrypted_store import lexical, open_store, server
-from encrypted_store.keys import create_keys
+from assistant.wiring import create_keys, open_store
+from encrypted_store import lexical, server
 from tests.fixtures.ingest.helpers import open_real_store
 
 FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
@@ -147,9 +147,9 @@ def proxied(tmp_path: Path) -> Iterator[RecordingProxy]:
     srv.server_close()
 
 
-@pytest.mark.parametrize("encrypted_query", [False, True])
+@pytest.mark.parametrize("encrypted_query", [None, True])  # None: the default (encrypted when remote)
 def test_a_hybrid_search_sends_no_query_term_to_the_store_host(
-    proxied: RecordingProxy, tmp_path: Path, encrypted_query: bool
+    proxied: RecordingProxy, tmp_path: Path, encrypted_query: bool | None
 ) -> None:
     settings = load_settings(store_url=f"http://127.0.0.1:{proxied.port}", store_token=TOKEN)
     ring = create_keys(settings, "pw", kdf=FAST_KDF)
