@@ -76,7 +76,8 @@ def translate(exc: BaseException) -> AssistantError | None:
         return None
     for library_cls, (app_cls, next_step) in _library_table().items():
         if isinstance(exc, library_cls):
-            step = next_step.format(model=getattr(exc, "model", "") or "NAME") if next_step else exc.hint
+            model = getattr(exc, "model", "") or "NAME"
+            step = next_step.format(model=model, hint=exc.hint) if next_step else exc.hint
             error = app_cls(exc.message, step)
             error.__cause__ = exc
             return error
@@ -125,6 +126,7 @@ def _library_table() -> dict[type[Exception], tuple[type[AssistantError], str]]:
             ModelError,
             "Run `assistant models pull {model}` (see `assistant models list`).",
         ),
+        me.DownloadError: (ModelError, "{hint} (`assistant models pull {model}`)"),
         me.ModelFileMissing: (ModelError, "Check ASSISTANT_MODEL, or see `assistant models list`."),
         me.ModelConfigError: (ConfigError, ""),
         me.ModelError: (ModelError, ""),

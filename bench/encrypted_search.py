@@ -22,10 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.config import load_settings  # noqa: E402
-from assistant.wiring import (
-    create_keys,  # noqa: E402
-    open_store,  # noqa: E402
-)
+from assistant.wiring import create_keys, open_store  # noqa: E402
 from encrypted_store.api import RecordIn  # noqa: E402
 from encrypted_store.ckks import N  # noqa: E402
 from encrypted_store.store import EncryptedStore  # noqa: E402

@@ -153,7 +153,7 @@ class ChatModel(ABC):
         except json.JSONDecodeError as exc:
             raise ModelError(
                 f"The local model's structured output did not parse ({done.finish_reason}).",
-                "Raise max_tokens, or use a larger model (`assistant models pull llama-3.2-1b-instruct`).",
+                "Raise max_tokens, or use a larger model (llama-3.2-1b-instruct in the catalog).",
             ) from exc
 
     def close(self) -> None:

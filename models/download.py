@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from models.catalog import KnownModel
-from models.errors import ModelError
+from models.errors import DownloadError, ModelError
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 GGUF_MAGIC = b"GGUF"
@@ -63,10 +63,11 @@ def pull(
         return PullResult(dest, "", dest.stat().st_size, dest.stat().st_size, already_installed=True)
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     if constants.is_offline_mode():
-        raise ModelError(
+        raise DownloadError(
             "Downloads are switched off: HF_HUB_OFFLINE is set.",
-            f"Unset HF_HUB_OFFLINE and run `assistant models pull {known.name}` again, or copy "
-            f"{known.filename} into {models_dir} by hand.",
+            f"Unset HF_HUB_OFFLINE and download it again, or copy {known.filename} into {models_dir} "
+            "by hand.",
+            model=known.name,
         )
     remote = _metadata(known, endpoint, token, models_dir)
     expected_sha = remote.sha256
@@ -80,11 +81,11 @@ def pull(
     digest = _sha256_of(part)
     if digest != expected_sha:
         _remove_part(part)
-        raise ModelError(
+        raise DownloadError(
             f"Checksum mismatch for {known.filename}: the download is not the published file "
             f"(expected sha256 {expected_sha[:12]}..., got {digest[:12]}...). It was deleted.",
-            f"Run `assistant models pull {known.name}` again; if it repeats, the hub or mirror "
-            "(HF_ENDPOINT) serves a different file.",
+            "Download it again; if it repeats, the hub or mirror (HF_ENDPOINT) serves a different file.",
+            model=known.name,
         )
     with part.open("rb") as fh:
         if fh.read(4) != GGUF_MAGIC:
@@ -135,7 +136,7 @@ def _metadata(known: KnownModel, endpoint: str, token: str | bool | None, models
     except (RepositoryNotFoundError, RemoteEntryNotFoundError) as exc:
         raise ModelError(
             f"The hub has no {known.repo_id}/{known.filename}.",
-            "The catalog entry may be out of date: see `assistant models list` for the other models.",
+            "The catalog entry may be out of date: pick another model from the catalog.",
         ) from exc
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
@@ -144,11 +145,11 @@ def _metadata(known: KnownModel, endpoint: str, token: str | bool | None, models
             "Try again later.",
         ) from exc
     except (httpx2.TransportError, OSError) as exc:
-        raise ModelError(
+        raise DownloadError(
             f"Cannot reach the model hub at {endpoint} ({type(exc).__name__}).",
-            f"Check the network (or HF_ENDPOINT for a mirror) and run `assistant models pull "
-            f"{known.name}` again; offline, copy {known.filename} from "
-            f"https://huggingface.co/{known.repo_id} into {models_dir}.",
+            f"Check the network (or HF_ENDPOINT for a mirror) and download it again; offline, copy "
+            f"{known.filename} from https://huggingface.co/{known.repo_id} into {models_dir}.",
+            model=known.name,
         ) from exc
     if meta.commit_hash is None or meta.etag is None:
         raise ModelError(
@@ -165,13 +166,13 @@ def _expected_sha256(known: KnownModel, etag: str) -> str:
         raise ModelError(
             f"The hub's {known.filename} is not the file this version of the assistant knows "
             f"(sha256 {hub_sha[:12]}... instead of {known.sha256[:12]}...).",
-            "Upgrade the assistant, or install a GGUF by hand and set ASSISTANT_MODEL to its path.",
+            "Upgrade to a version that knows it, or install a GGUF by hand and use its path as the model.",
         )
     expected = known.sha256 or hub_sha
     if expected is None:
         raise ModelError(
             f"Cannot verify {known.filename}: the hub gave no sha256 and the catalog has none.",
-            "Install it by hand and set ASSISTANT_MODEL to its path.",
+            "Install it by hand and use its path as the model.",
         )
     return expected
 
@@ -215,18 +216,20 @@ def _transfer(
         raise _stopped(known, part, remote.size, type(exc).__name__) from exc
     except OSError as exc:  # http_get's size consistency check
         _remove_part(part)
-        raise ModelError(
+        raise DownloadError(
             f"The download of {known.filename} ended with the wrong size; it was deleted.",
-            f"Run `assistant models pull {known.name}` again.",
+            "Download it again.",
+            model=known.name,
         ) from exc
 
 
 def _stopped(known: KnownModel, part: Path, size: int | None, why: str) -> ModelError:
     have = part.stat().st_size if part.exists() else 0
     total = f" of {size / MiB:.1f} MiB" if size else ""
-    return ModelError(
+    return DownloadError(
         f"The download of {known.filename} stopped at {have / MiB:.1f} MiB{total} ({why}).",
-        f"Run `assistant models pull {known.name}` again: it resumes where it stopped.",
+        "Download it again: it resumes where it stopped.",
+        model=known.name,
     )
 
 
@@ -256,7 +259,7 @@ def _check_disk_space(folder: Path, needed: int) -> None:
     if needed > free:
         raise ModelError(
             f"Not enough disk space in {folder}: {needed / MiB:.0f} MiB needed, {free / MiB:.0f} MiB free.",
-            "Free some space, or point ASSISTANT_HOME at a larger disk.",
+            "Free some space, or download to a larger disk.",
         )
 
 

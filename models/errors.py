@@ -31,6 +31,10 @@ class ModelNotInstalled(ModelError):
     """A known model is not downloaded yet, or no model is installed at all."""
 
 
+class DownloadError(ModelError):
+    """A model download failed or was refused; what was fetched so far is kept or deleted, as said."""
+
+
 class ModelNotFound(ModelError):
     """The model spec names no known model and no file that exists."""
 

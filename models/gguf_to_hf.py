@@ -21,7 +21,7 @@ def convert(gguf: Path, out_dir: Path, dtype: str = "bfloat16") -> Path:
     if (out_dir / "config.json").is_file():
         return out_dir
     if not gguf.is_file():
-        raise ModelError(f"Model file not found: {gguf}", "See `assistant models list`.")
+        raise ModelError(f"Model file not found: {gguf}", "Check the path, or pick a model from the catalog.")
     try:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -37,7 +37,7 @@ def convert(gguf: Path, out_dir: Path, dtype: str = "bfloat16") -> Path:
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(
             f"transformers could not read {gguf.name}: {exc}",
-            "Use a llama-architecture GGUF, or point ASSISTANT_MODEL at a Hugging Face directory.",
+            "Use a llama-architecture GGUF, or a Hugging Face model directory as the model.",
         ) from exc
     model = _plain(model)
     tmp = out_dir.with_name(out_dir.name + ".partial")
@@ -64,7 +64,7 @@ def _plain(model: Any) -> Any:
     if unexpected or [k for k in missing if "lm_head" not in k]:
         raise ModelError(
             f"Could not dequantize the GGUF weights (missing {missing[:3]}, unexpected {unexpected[:3]}).",
-            "Point ASSISTANT_MODEL at a Hugging Face model directory instead.",
+            "Use a Hugging Face model directory as the model instead.",
         )
     if getattr(config, "tie_word_embeddings", False):
         plain.tie_weights()

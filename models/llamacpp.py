@@ -20,7 +20,7 @@ from models.base import (
     TokenDelta,
 )
 from models.context import PER_MESSAGE_OVERHEAD, fit_messages, output_budget
-from models.errors import ModelError
+from models.errors import ModelError, ModelFileMissing
 
 if TYPE_CHECKING:
     from models.registry import ModelOptions, ResolvedModel
@@ -91,13 +91,13 @@ def _extra_buffer_types(enabled: bool) -> Iterator[None]:
 def check_gguf(path: Path) -> None:
     """Fail with a clear message before llama.cpp sees a file that is not a GGUF model."""
     if not path.is_file():
-        raise ModelError(f"Model file not found: {path}", "See `assistant models list`.")
+        raise ModelFileMissing(f"Model file not found: {path}", "Check the path, or use a catalog model.")
     with path.open("rb") as fh:
         magic = fh.read(4)
     if magic != GGUF_MAGIC:
         raise ModelError(
             f"{path.name} is not a GGUF model file (corrupt or wrong format).",
-            "Delete it and download it again with `assistant models pull NAME`.",
+            "Delete it and download it again.",
         )
 
 
@@ -142,7 +142,7 @@ class LlamaCppModel(ChatModel):
         except (ValueError, RuntimeError) as exc:
             raise ModelError(
                 f"llama.cpp could not load {path.name}: {exc}",
-                "The file may be truncated or corrupt: download it again with `assistant models pull NAME`.",
+                "The file may be truncated or corrupt: download it again.",
             ) from exc
         self._formatter = self._gguf_chat_template()
 
@@ -215,7 +215,7 @@ class LlamaCppModel(ChatModel):
                 yield from self._deltas(chunks, cancel, stats)
             except ValueError as exc:  # llama-cpp-python reports context overflow this way
                 raise ModelError(
-                    f"The local model failed: {exc}", "Shorten the input or raise ASSISTANT_N_CTX."
+                    f"The local model failed: {exc}", "Shorten the input, or use a larger n_ctx."
                 ) from exc
             finally:
                 close = getattr(chunks, "close", None)

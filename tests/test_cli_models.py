@@ -69,7 +69,7 @@ def test_pull_with_the_hub_down_explains_the_next_step() -> None:
     done = assistant("models", "pull", "llama-3.2-1b-instruct", env=env)
     assert done.returncode == 1
     assert "error: Cannot reach the model hub" in done.stderr
-    assert "next step:" in done.stderr
+    assert "next step:" in done.stderr and "assistant models pull llama-3.2-1b-instruct" in done.stderr
     assert "Traceback" not in done.stderr
 
 

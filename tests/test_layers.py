@@ -77,33 +77,32 @@ def test_the_tui_does_import_textual() -> None:
     assert any("textual.app" in _imports(p) for p in TUI.rglob("*.py"))
 
 
-def test_headless_modules_and_the_cli_load_without_textual() -> None:
-    code = (
-        "import sys\n"
-        "import assistant.cli.main, assistant.cli.chat_cmd, assistant.conversations\n"
-        "import assistant.pipeline.session, assistant.pipeline.events, models.registry\n"
-        "from assistant.cli.main import cli\n"
-        "cli.list_commands(None)\n"
-        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-        "print(bad)\n"
-        "raise SystemExit(1 if bad else 0)\n"
-    )
+def _loaded_in_a_fresh_process(imports: str, top: str) -> list[str]:
+    """Modules under `top` that end up in sys.modules after running `imports` in a new interpreter."""
+    found = f"sorted(m for m in sys.modules if m == {top!r} or m.startswith({top!r} + '.'))"
+    code = f"import sys\n{imports}\nprint({found})"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_headless_modules_and_the_cli_load_without_textual() -> None:
+    imports = (
+        "import assistant.cli.main, assistant.cli.chat_cmd, assistant.conversations, assistant.core\n"
+        "import assistant.pipeline.session, assistant.pipeline.events, models.registry\n"
+        "from assistant.cli.main import cli\n"
+        "cli.list_commands(None)"
+    )
+    assert _loaded_in_a_fresh_process(imports, "textual") == []
+    assert _loaded_in_a_fresh_process("import assistant.tui.app", "textual") != []  # control
 
 
 def test_libraries_load_without_the_app() -> None:
-    code = (
-        "import sys\n"
+    imports = (
         "import encrypted_store, encrypted_store.keys, encrypted_store.store, encrypted_store.server\n"
-        "import models.registry, models.llamacpp, models.download\n"
-        "bad = sorted(m for m in sys.modules if m == 'assistant' or m.startswith('assistant.'))\n"
-        "print(bad)\n"
-        "raise SystemExit(1 if bad else 0)\n"
+        "import models.registry, models.llamacpp, models.download, models.eviction"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert _loaded_in_a_fresh_process(imports, "assistant") == []
+    assert _loaded_in_a_fresh_process("import assistant.errors", "assistant") != []  # control

@@ -64,7 +64,8 @@ class AssistantApp(App[None]):
             self._ask_passphrase()
 
     def _ask_passphrase(self) -> None:
-        self.push_screen(UnlockScreen(create=not self.settings.keyfile.exists()), self._unlocked)
+        screen = UnlockScreen(self.settings, create=not self.settings.keyfile.exists())
+        self.push_screen(screen, self._unlocked)
 
     @work(thread=True, exit_on_error=False, group="auto-unlock")
     def _auto_unlock(self, passphrase: str) -> Any:

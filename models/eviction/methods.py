@@ -7,6 +7,7 @@ asks the method, never compares its name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -37,25 +38,32 @@ class EvictionMethod:
 
 
 @dataclass(frozen=True)
-class PagedEviction(EvictionMethod):
-    """PagedEviction: evict the block with the lowest mean ||V|| / ||K||."""
+class NormScored(EvictionMethod):
+    """A method that scores tokens from the cache's K/V norms with `norm_score`."""
 
-    name: ClassVar[str] = "paged"
     needs_scores: ClassVar[bool] = True
+    norm_score: ClassVar[Callable[[np.ndarray, np.ndarray], np.ndarray]]
 
     def score(self, k_norm: np.ndarray, v_norm: np.ndarray) -> np.ndarray:
-        return vk_ratio(np.asarray(k_norm, dtype=np.float64), np.asarray(v_norm, dtype=np.float64))
+        return type(self).norm_score(
+            np.asarray(k_norm, dtype=np.float64), np.asarray(v_norm, dtype=np.float64)
+        )
 
 
 @dataclass(frozen=True)
-class InverseKeyNorm(EvictionMethod):
+class PagedEviction(NormScored):
+    """PagedEviction: evict the block with the lowest mean ||V|| / ||K||."""
+
+    name: ClassVar[str] = "paged"
+    norm_score = staticmethod(vk_ratio)
+
+
+@dataclass(frozen=True)
+class InverseKeyNorm(NormScored):
     """Baseline: keep the tokens with small keys (1 / ||K||)."""
 
     name: ClassVar[str] = "inverse_key"
-    needs_scores: ClassVar[bool] = True
-
-    def score(self, k_norm: np.ndarray, v_norm: np.ndarray) -> np.ndarray:
-        return inverse_key_norm(np.asarray(k_norm, dtype=np.float64), np.asarray(v_norm, dtype=np.float64))
+    norm_score = staticmethod(inverse_key_norm)
 
 
 @dataclass(frozen=True)

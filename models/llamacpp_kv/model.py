@@ -102,7 +102,7 @@ class EvictingLlamaCppModel(LlamaCppModel):
         if not isinstance(kv_budget, int) or kv_budget < 2 * block_size:
             raise ModelError(
                 f"A KV budget of {kv_budget!r} tokens is too small.",
-                f"Set ASSISTANT_KV_BUDGET to at least {2 * block_size} (256 or more is sensible).",
+                f"Use a kv_budget of at least {2 * block_size} tokens (256 or more is sensible).",
             )
         self.kv_policy = kv_policy
         self.kv_budget = kv_budget

@@ -76,13 +76,13 @@ class KVRuntime:
         if self._method.evicts and not C.llama_memory_can_shift(self._mem):
             raise ModelError(
                 "This model's KV cache cannot shift positions, so it cannot evict.",
-                "Unset ASSISTANT_KV_BUDGET for this model.",
+                "Use this model without a KV budget (no eviction).",
             )
         make_tracker(method, budget, block_size)  # validates method and budget early
         if self._method.evicts and budget + block_size + 1 > self.cells:
             raise ModelError(
                 f"A KV budget of {budget} tokens needs a larger llama.cpp context than {self.cells}.",
-                "Lower ASSISTANT_KV_BUDGET.",
+                "Use a smaller KV budget (kv_budget).",
             )
         self.stats = KVStats()
         self.reset()
@@ -144,14 +144,14 @@ class KVRuntime:
             raise ModelError(
                 f"The conversation needs {self.n_cached + len(tokens)} KV tokens; "
                 f"the cache holds {self.cells}.",
-                "Set ASSISTANT_KV_BUDGET to evict, or raise ASSISTANT_N_CTX.",
+                "Set a KV budget (kv_budget) to evict, or a larger n_ctx.",
             )
         i = 0
         while i < len(tokens):
             room = self.cells - self.n_cached
             take = min(room, self.chunk, len(tokens) - i)
             if take <= 0:  # cannot happen while budget + block + 1 <= cells
-                raise ModelError("The KV cache is full.", "Lower ASSISTANT_KV_BUDGET.")
+                raise ModelError("The KV cache is full.", "Use a smaller KV budget (kv_budget).")
             self._feed_chunk(tokens[i : i + take])
             i += take
 
@@ -183,7 +183,7 @@ class KVRuntime:
         try:
             self.llm._ctx.decode(batch)
         except RuntimeError as exc:
-            raise ModelError(f"llama.cpp failed to decode: {exc}", "Lower ASSISTANT_KV_BUDGET.") from exc
+            raise ModelError(f"llama.cpp failed to decode: {exc}", "Use a smaller KV budget.") from exc
         self.stats.decode_ms += (time.perf_counter() - t0) * 1e3
         self.stats.decodes += 1
         if self.observer is None:
@@ -210,7 +210,7 @@ class KVRuntime:
                 ranges.append([i, i + 1])
         for a, b in reversed(ranges):
             if not self._C.llama_memory_seq_rm(self._mem, 0, a, b):
-                raise ModelError("llama.cpp refused to evict a KV range.", "Unset ASSISTANT_KV_BUDGET.")
+                raise ModelError("llama.cpp refused to evict a KV range.", "Use no KV budget for this model.")
             self._C.llama_memory_seq_add(self._mem, 0, b, -1, -(b - a))
         keep = np.array([i for i, p in enumerate(before) if p not in gone], dtype=np.intp)
         ids = self.llm.input_ids

@@ -37,6 +37,7 @@ class ConfirmSendModal(ModalScreen["str | None"]):
     """Shows exactly what would leave the device; the user may edit it, send it, or cancel."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "send", "Send")]
+    AUTO_FOCUS = "#outbound-text"  # not a query in on_mount: that raced the compose under load
 
     def __init__(self, sanitized: str, remote_url: str | None) -> None:
         super().__init__(classes="modal")
@@ -55,9 +56,6 @@ class ConfirmSendModal(ModalScreen["str | None"]):
             with Horizontal(classes="buttons"):
                 yield Button("Send (Ctrl+S)", variant="warning", id="send")
                 yield Button("Cancel (Esc)", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
 
     def action_send(self) -> None:
         text = self.query_one(TextArea).text.strip()

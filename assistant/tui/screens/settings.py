@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,9 +12,6 @@ from textual.widgets import Button, Label, Select, Static, Switch
 
 from assistant.tui.prefs import CONFIRM_MODES, STRICTNESS, Prefs
 from models import catalog
-
-if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
 
 AUTO = "__auto__"
 CONFIRM_LABELS = {
@@ -37,8 +33,6 @@ class SettingsScreen(ModalScreen["Prefs | None"]):
     """Dismisses with the new preferences, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
-
-    app: AssistantApp
 
     def __init__(self, prefs: Prefs, *, remote_url: str | None) -> None:
         super().__init__(id="settings", classes="modal")

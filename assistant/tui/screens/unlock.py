@@ -16,9 +16,10 @@ from textual.widgets import Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from assistant.errors import AuthError, InputError, translate
+from assistant.tui.messages import ErrorRaised
 
 if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+    from assistant.config import Settings
 
 MIN_PASSPHRASE = 8
 
@@ -26,10 +27,9 @@ MIN_PASSPHRASE = 8
 class UnlockScreen(Screen[Any]):
     """Dismisses with the unlocked keyring."""
 
-    app: AssistantApp
-
-    def __init__(self, *, create: bool) -> None:
+    def __init__(self, settings: Settings, *, create: bool) -> None:
         super().__init__(id="unlock")
+        self.settings = settings
         self.create = create
 
     def compose(self) -> ComposeResult:
@@ -81,7 +81,9 @@ class UnlockScreen(Screen[Any]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
     def _unlock(self, passphrase: str) -> Any:
-        return self.app.open_keyring(passphrase, create=self.create)
+        from assistant import core
+
+        return core.unlock(self.settings, passphrase, create=self.create)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "unlock":
@@ -100,4 +102,4 @@ class UnlockScreen(Screen[Any]):
                 self.notify(error.title, severity="error")
             else:
                 self._say("")
-                self.app.show_error(error)
+                self.post_message(ErrorRaised(error))
