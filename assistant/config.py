@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
@@ -33,6 +34,10 @@ class Settings(BaseSettings):
     # KV-cache eviction for long conversations (PagedEviction): tokens kept per sequence; None = off
     kv_budget: int | None = None
     kv_policy: str = "paged"  # paged | inverse_key | streaming | context_shift | none
+    # Answer latency (issue 19): tokens of record passages in the answer prompt (0 = whole records, the
+    # old prompt); when the local model plans (auto = only where measured to help; see docs/PIPELINE.md)
+    context_tokens: int = 160
+    local_plan: Literal["auto", "always", "never"] = "auto"
 
     @field_validator("remote_url", "store_url", "model", mode="before")
     @classmethod

@@ -8,10 +8,10 @@ import click
 
 from assistant.cli.output import note, print_json
 from assistant.config import load_settings
-from assistant.pipeline.events import Done, Notice, PlanReady, Sanitized
+from assistant.pipeline.events import Done, Notice, PlanReady, Sanitized, Stage
 from models.base import SamplingParams, TokenDelta
 from models.catalog import BUNDLED_NOTE
-from models.registry import load_model
+from models.registry import resolve
 
 
 @click.command()
@@ -37,19 +37,20 @@ def ask(question: str, no_remote: bool, as_json: bool, top_k: int, max_tokens: i
     from assistant.pipeline.session import AssistantSession
 
     settings = load_settings()
-    model = load_model(settings)
-    if model.demo_quality:
+    if settings.backend == "llamacpp" and resolve(settings).bundled:
         note(BUNDLED_NOTE)
-    keyring = None
+    params = SamplingParams(max_tokens=max_tokens, seed=seed)
+    session = AssistantSession(settings, params=params, k=top_k)
+    session.preload()  # model, embedder and NER model load in threads while the keyring opens
     if settings.keyfile.exists():
         from assistant.cli.session import open_keyring
 
-        keyring = open_keyring(settings)
-    params = SamplingParams(max_tokens=max_tokens, seed=seed)
-    session = AssistantSession(settings, keyring=keyring, model=model, params=params, k=top_k)
+        session.unlock(open_keyring(settings))
     try:
         for event in session.ask(question, use_remote=False if no_remote else None):
-            if isinstance(event, Notice):
+            if isinstance(event, Stage):
+                note(event.label())  # stderr, also under --json: stdout stays one JSON object
+            elif isinstance(event, Notice):
                 note(event.text)
             elif isinstance(event, Sanitized) and not as_json:
                 note(f"Sent to the planner: {event.text}")
@@ -73,4 +74,6 @@ def _finish(event: Done, as_json: bool) -> None:
         sys.stdout.write("\nSources:\n")
         for n, s in enumerate(event.answer.sources, 1):
             sys.stdout.write(f"  [{n}] {s.path or s.id}  ({s.score:.2f})\n")
+            for sentence in s.evidence:
+                sys.stdout.write(f"      > {sentence}\n")
     sys.stdout.flush()

@@ -12,6 +12,10 @@ class Source:
     path: str
     snippet: str
     score: float
+    evidence: tuple[str, ...] = ()  # sentences of this record that support the answer (on-device)
+
+    def __post_init__(self) -> None:  # a saved conversation gives a list back
+        object.__setattr__(self, "evidence", tuple(self.evidence))
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Answer:
         """The `ask --json` shape (DESIGN.md)."""
         return {
             "answer": self.text,
-            "sources": [asdict(s) for s in self.sources],
+            "sources": [{**asdict(s), "evidence": list(s.evidence)} for s in self.sources],
             "plan": {
                 "remote": self.plan.remote,
                 "guidance": self.plan.guidance,
