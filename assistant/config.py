@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     kv_policy: str = "paged"  # paged | inverse_key | streaming | context_shift | none
     # Answer latency (issue 19): tokens of record passages in the answer prompt (0 = whole records, the
     # old prompt); when the local model plans (auto = only where measured to help; see docs/PIPELINE.md)
-    context_tokens: int = 160
+    context_tokens: int = 240
     local_plan: Literal["auto", "always", "never"] = "auto"
 
     @field_validator("remote_url", "store_url", "model", mode="before")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import sys
+from typing import TextIO
 
 import click
 
@@ -41,6 +45,7 @@ def ask(question: str, no_remote: bool, as_json: bool, top_k: int, max_tokens: i
         note(BUNDLED_NOTE)
     params = SamplingParams(max_tokens=max_tokens, seed=seed)
     session = AssistantSession(settings, params=params, k=top_k)
+    progress = _progress_stream()
     session.preload()  # model, embedder and NER model load in threads while the keyring opens
     if settings.keyfile.exists():
         from assistant.cli.session import open_keyring
@@ -48,10 +53,10 @@ def ask(question: str, no_remote: bool, as_json: bool, top_k: int, max_tokens: i
         session.unlock(open_keyring(settings))
     try:
         for event in session.ask(question, use_remote=False if no_remote else None):
-            if isinstance(event, Stage):
-                note(event.label())  # stderr, also under --json: stdout stays one JSON object
+            if isinstance(event, Stage):  # stderr, also under --json: stdout stays one JSON object
+                progress.write(event.label() + "\n")
             elif isinstance(event, Notice):
-                note(event.text)
+                progress.write(event.text + "\n")
             elif isinstance(event, Sanitized) and not as_json:
                 note(f"Sent to the planner: {event.text}")
             elif isinstance(event, PlanReady) and event.plan.sub_queries and not as_json:
@@ -63,6 +68,16 @@ def ask(question: str, no_remote: bool, as_json: bool, top_k: int, max_tokens: i
                 _finish(event, as_json)
     finally:
         session.close()
+        if progress is not sys.stderr:
+            progress.close()
+
+
+def _progress_stream() -> TextIO:
+    """A duplicate of stderr: while a llama.cpp model loads (in a preload thread) it points fd 2 at
+    /dev/null for the whole process, and progress printed meanwhile would vanish."""
+    with contextlib.suppress(AttributeError, OSError, io.UnsupportedOperation):
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
+    return sys.stderr
 
 
 def _finish(event: Done, as_json: bool) -> None:

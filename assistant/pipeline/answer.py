@@ -65,7 +65,7 @@ def compact_messages(
     records: Sequence[Retrieved],
     history: Sequence[tuple[str, str]] = (),
     *,
-    budget: int = 160,
+    budget: int = 240,
     count_tokens: Callable[[str], int] = approx_tokens,
     queries: Sequence[str] = (),
 ) -> tuple[list[Message], list[Passage]]:

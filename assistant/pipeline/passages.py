@@ -25,7 +25,8 @@ _STOP_WORDS = (
     "with you your yours about after before into over"
 )
 STOP = frozenset(_STOP_WORDS.split())
-NEIGHBOURS = 1  # sentences kept either side of a chosen one, so a fact keeps its subject
+NEIGHBOURS = 1  # sentences either side of a record's best one get a share of its score
+NEIGHBOUR_SHARE = 0.5
 
 
 def approx_tokens(text: str) -> int:
@@ -73,47 +74,88 @@ class Passage:
         return f"[{self.number}] {self.header}: {' '.join(self.sentences)}"
 
 
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-\d{2}")
+HEADER_WEIGHT = 0.5  # a query term found only in the record's title, date or path counts half
+
+
 def record_header(meta: dict[str, Any]) -> str:
+    """Title, date and path; the date is not repeated when the path already shows it."""
     title = str(meta.get("title") or "").strip()
+    date, path = str(meta.get("date") or ""), str(meta.get("path") or "")
     parts = [title] if title else []
-    parts += [str(meta[k]) for k in ("date", "path") if meta.get(k)]
+    parts += [date] if date and date not in path else []
+    parts += [path] if path else []
     return " | ".join(parts) or "record"
+
+
+def header_terms(meta: dict[str, Any]) -> set[str]:
+    """Terms of the title, date and path, with an ISO date's year and month name ("in March 2022")."""
+    text = " ".join(str(meta.get(k) or "") for k in ("title", "date", "path"))
+    out = terms(re.sub(r"[/_.]", " ", text))
+    for year, month in ISO_DATE.findall(text):
+        out.add(year)
+        if 1 <= int(month) <= 12:
+            out.add(MONTHS[int(month) - 1])
+    return out
+
+
+def sentence_scores(query: str, records: Sequence[Any]) -> list[list[float]]:
+    """Per record, per sentence: query overlap, plus half weight for terms only in the record header."""
+    split = [split_sentences(r.text) for r in records]
+    units = [[terms(s) for s in sents] for sents in split]
+    weights = idf([u for us in units for u in us])
+    headers = [header_terms(getattr(r, "meta", {}) or {}) for r in records]
+    header_weights = idf(headers)
+    q = terms(query)
+    return [
+        [overlap(q, u, weights) + HEADER_WEIGHT * overlap(q, h - u, header_weights) for u in us]
+        for us, h in zip(units, headers, strict=True)
+    ]
 
 
 def compact_context(
     query: str,
     records: Sequence[Any],
     *,
-    budget: int = 160,
+    budget: int = 240,
     count_tokens: Callable[[str], int] = approx_tokens,
 ) -> list[Passage]:
     """The best-matching sentences of each record (and their neighbours) within `budget` tokens.
 
-    `records` need `.text` and `.meta`, best first. Every matching record's best sentence comes first
-    (in rank order), then further sentences by score, then records with no matching term (the dense
-    search found them); a sentence that does not fit is skipped, never cut. A record with no sentence
-    inside the budget is left out.
+    `records` need `.text` and `.meta`, best first. Sentences are taken by score (the neighbours of a
+    record's best sentence get a share of its score, so a fact keeps its subject), then the first
+    sentence of records with no matching term (the dense search found them). A sentence that does
+    not fit is skipped, never cut; a record with no sentence inside the budget is left out.
     """
     split = [split_sentences(r.text) for r in records]
-    units = [terms(s) for sents in split for s in sents]
-    weights = idf(units)
-    q = terms(query)
-    scored: list[tuple[float, int, int]] = []  # (score, record, sentence)
-    i = 0
-    for r, sents in enumerate(split):
-        for s in range(len(sents)):
-            scored.append((overlap(q, units[i], weights), r, s))
-            i += 1
-    best_per_record = {}
+    scores = sentence_scores(query, records)
+    scored = [(sc, r, s) for r, ss in enumerate(scores) for s, sc in enumerate(ss)]
+    best_per_record: dict[int, tuple[float, int, int]] = {}
     for score, r, s in sorted(scored, key=lambda x: (-x[0], x[1], x[2])):
         best_per_record.setdefault(r, (score, r, s))
-    firsts = sorted((x for x in best_per_record.values() if x[0] > 0), key=lambda x: x[1])
-    rest = sorted((x for x in scored if x not in firsts and x[0] > 0), key=lambda x: (-x[0], x[1]))
+
+    def priority(x: tuple[float, int, int]) -> float:
+        """Own score, plus half the record's best when next to it (a fact keeps its context)."""
+        best, _, s_best = best_per_record[x[1]]
+        return x[0] + (NEIGHBOUR_SHARE * best if 0 < abs(x[2] - s_best) <= NEIGHBOURS else 0.0)
+
+    matched = sorted((x for x in scored if priority(x) > 0), key=lambda x: (-priority(x), x[1]))
     unmatched = sorted((x for x in best_per_record.values() if x[0] == 0), key=lambda x: x[1])
-    order: list[tuple[int, int]] = []
-    for _, r, s in [*firsts, *rest, *unmatched]:
-        order.append((r, s))
-        order += [(r, s + d) for d in range(-NEIGHBOURS, NEIGHBOURS + 1) if d and 0 <= s + d < len(split[r])]
+    order = [(r, s) for _, r, s in matched + unmatched]
     chosen: dict[int, set[int]] = {}
     used = 0
     for r, s in order:
