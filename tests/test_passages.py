@@ -99,3 +99,14 @@ def test_evidence_without_citations_scores_every_record() -> None:
 class _Retrieved:
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def test_sources_panel_shows_evidence_of_cited_sources_only() -> None:
+    from assistant.tui.widgets.panels import render_evidence
+
+    shown = render_evidence(
+        [Source("r1", "mail/ilse.eml", "", 0.8, (FACT,)), Source("r2", "n/1.md", "", 0.5)]
+    )
+    assert "[1] mail/ilse.eml" in shown.plain and FACT in shown.plain
+    assert "n/1.md" not in shown.plain  # control: a source without evidence is not listed
+    assert render_evidence([Source("r2", "n/1.md", "", 0.5)]).plain == ""
