@@ -11,7 +11,16 @@ import re
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-ORDER = ["local_model", "encrypted_store", "index", "pipeline", "notes", "llamacpp_eviction", "kv_eviction"]
+ORDER = [
+    "local_model",
+    "encrypted_store",
+    "index",
+    "pipeline",
+    "notes",
+    "llamacpp_eviction",
+    "kv_eviction",
+    "latency",
+]
 LINK = re.compile(r"\]\((?!https?://|#|bench/)([^)]+)\)")
 
 
