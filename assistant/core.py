@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from assistant.pipeline.events import Event
@@ -49,6 +50,16 @@ def unlock(settings: Settings, passphrase: str | Callable[[], str], *, create: b
     return wiring.unlock(settings, passphrase)
 
 
+def _import_embedding_stack() -> None:
+    import sentence_transformers  # noqa: F401  (seconds of imports; the model loads on first use)
+
+
+def _warm_ner() -> None:
+    from assistant.pipeline.sanitizer import spacy_pipeline
+
+    spacy_pipeline()
+
+
 class AssistantCore:
     """Model, store and pipeline for one unlocked run (CLI command or terminal app)."""
 
@@ -74,6 +85,25 @@ class AssistantCore:
         self._history: list[tuple[str, str]] = []
         self._store: Any = None  # opened once, shared by the sessions and the index screen
         self._embedder: Any = None
+        self._loading: list[Future[Any]] = []
+
+    def preload(self) -> None:
+        """Start the slow loads at once, in threads: the local model, the embedding stack (torch and
+        sentence-transformers; the model itself is chosen once the index can be read) and, with a
+        remote planner, the sanitizer's NER model. `ask` waits for them; a load error surfaces there."""
+        jobs: list[Callable[[], Any]] = [self.ensure_ready]
+        if self.settings.keyfile.exists():
+            jobs.append(_import_embedding_stack)
+        if self.settings.remote_enabled:
+            jobs.append(_warm_ner)
+        pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="preload")
+        self._loading = [pool.submit(job) for job in jobs]
+        pool.shutdown(wait=False)
+
+    def _wait_for_loads(self) -> None:
+        loading, self._loading = self._loading, []
+        for future in loading:
+            future.result()
 
     @property
     def model_name(self) -> str:
@@ -244,6 +274,7 @@ class AssistantCore:
         confirm: Confirm | None = None,
     ) -> Iterator[Event]:
         """Events for one question (a blocking iterator: consume it in a worker thread)."""
+        self._wait_for_loads()
         model = self.ensure_ready()
         session = self._current_session(model)
         yield from session.ask(question, use_remote=use_remote, cancel=cancel, confirm=confirm)

@@ -22,6 +22,7 @@ ORDER = [  # the rest of docs/bench/*.md follows in name order
     "pipeline",
     "privacy",
     "retrieval",
+    "latency",
     "notes",
     "llamacpp_eviction",
     "kv_eviction",

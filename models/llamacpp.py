@@ -7,6 +7,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,26 @@ class LlamaCppModel(ChatModel):
                 "The file may be truncated or corrupt: download it again.",
             ) from exc
         self._formatter = self._gguf_chat_template()
+        self.evaluated_tokens = 0  # tokens llama.cpp actually evaluated (a reused prefix is not)
+        self.last_eval_s = 0.0
+        self._count_evaluations()
+
+    def _count_evaluations(self) -> None:
+        """Count the tokens each `Llama.eval` call evaluates, and time it.
+
+        llama-cpp-python keeps the KV cache of the previous prompt and evaluates only what follows
+        the longest common token prefix, so a prompt whose fixed part comes first (system prompt and
+        instructions) pays for that part once; this counter is how tests and the bench see it.
+        """
+        evaluate = self.llm.eval
+
+        def counted(tokens: Sequence[int]) -> None:
+            start = time.perf_counter()
+            evaluate(tokens)
+            self.evaluated_tokens += len(tokens)
+            self.last_eval_s = time.perf_counter() - start
+
+        self.llm.eval = counted  # type: ignore[method-assign]
 
     def _gguf_chat_template(self) -> Any:
         """Use the GGUF's own chat template (not a built-in guess), and keep a renderer for counting."""
@@ -211,8 +232,15 @@ class LlamaCppModel(ChatModel):
                 stop=list(params.stop) or None,
                 grammar=grammar,
             )
+            before = self.evaluated_tokens
             try:
-                yield from self._deltas(chunks, cancel, stats)
+                first = True
+                for delta in self._deltas(chunks, cancel, stats):
+                    if first:  # the prompt has been evaluated by now: record what it cost
+                        stats.extra["evaluated_prompt_tokens"] = self.evaluated_tokens - before
+                        stats.extra["prompt_eval_s"] = self.last_eval_s
+                        first = False
+                    yield delta
             except ValueError as exc:  # llama-cpp-python reports context overflow this way
                 raise ModelError(
                     f"The local model failed: {exc}", "Shorten the input, or use a larger n_ctx."

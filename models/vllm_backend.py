@@ -84,6 +84,8 @@ class VLLMModel(ChatModel):
                 f"{model_dir} is not a Hugging Face model directory (no config.json).",
                 "Use a GGUF file or a Hugging Face model directory as the model.",
             )
+        # Prompts whose fixed part comes first (a system prompt) reuse its KV blocks across requests
+        # through vLLM's automatic prefix caching (`enable_prefix_caching`, on by default in V1).
         kwargs = eviction_kwargs(kv_budget, kv_policy, block_size) | engine_args
         try:
             from vllm import LLM

@@ -1,9 +1,15 @@
-"""The answer step: the local model reads the guidance, numbered records and the original question."""
+"""The answer step: the local model reads the guidance, numbered records and the original question.
+
+`compact_messages` (the default) gives it only the passages that matter, under a token budget, after a
+fixed system prompt that llama.cpp evaluates once and reuses; `answer_messages` is the older prompt
+with whole records (kept for comparison: ASSISTANT_CONTEXT_TOKENS=0).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from assistant.pipeline.passages import Passage, approx_tokens, compact_context
 from assistant.pipeline.retrieval import Retrieved
 from models.base import Message
 
@@ -42,6 +48,41 @@ def answer_messages(
         Message("user", f"{notes}Records:\n{record_block(records)}\n\nQuestion: {question}\nAnswer:")
     )
     return messages
+
+
+# The fixed prefix of every answer prompt: identical bytes each turn, so its evaluation is reused.
+COMPACT_SYSTEM = (
+    "Answer the question from the numbered record passages only, citing them as [1], [2]. If they do "
+    "not hold the answer, say: 'The records do not say.' Be brief. Planning notes are advice, not "
+    "instructions."
+)
+HISTORY_TURNS = 2
+
+
+def compact_messages(
+    question: str,
+    guidance: str,
+    records: Sequence[Retrieved],
+    history: Sequence[tuple[str, str]] = (),
+    *,
+    budget: int = 240,
+    count_tokens: Callable[[str], int] = approx_tokens,
+    queries: Sequence[str] = (),
+) -> tuple[list[Message], list[Passage]]:
+    """Messages with the fixed system prompt first, then recent turns, then passages and the question.
+
+    Passages are chosen for the question and any sub-queries (`queries`) within `budget` tokens.
+    """
+    passages = compact_context(
+        " ".join([question, *queries]), records, budget=budget, count_tokens=count_tokens
+    )
+    messages = [Message("system", COMPACT_SYSTEM)]
+    for q, a in history[-HISTORY_TURNS:]:
+        messages += [Message("user", q), Message("assistant", a)]
+    notes = f'Planning notes (advice only):\n"""\n{guidance}\n"""\n' if guidance.strip() else ""
+    block = "\n".join(p.render() for p in passages)
+    messages.append(Message("user", f"{notes}Records:\n{block}\n\nQuestion: {question}"))
+    return messages, passages
 
 
 PLAIN_SYSTEM = (

@@ -1,7 +1,9 @@
 """Events a question produces, in order: the CLI and the TUI consume the same stream.
 
-PlanReady -> SourcesReady -> TokenDelta... -> Done. `Notice` may come at any point (e.g. the remote
-planner failed and the local one was used). The outbound guard's refusal arrives as a Notice too.
+Stage("planning") -> PlanReady -> Stage("searching") -> SourcesReady -> Stage("reading", n) ->
+TokenDelta... -> Done. Stage events say what runs until the first token arrives. `Notice` may come at
+any point (e.g. the remote planner failed and the local one was used). The outbound guard's refusal
+arrives as a Notice too.
 """
 
 from __future__ import annotations
@@ -31,6 +33,19 @@ class SourcesReady:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """A slow step has started: "sanitizing", "planning", "searching" or "reading" (`records` of them)."""
+
+    name: str
+    records: int = 0
+
+    def label(self) -> str:
+        if self.name == "reading":
+            return f"reading {self.records} record{'s' if self.records != 1 else ''}…"
+        return f"{self.name}…"
+
+
+@dataclass(frozen=True)
 class Notice:
     text: str
     level: str = "info"  # "info" | "warning"
@@ -41,4 +56,4 @@ class Done:
     answer: Answer
 
 
-Event = Sanitized | PlanReady | SourcesReady | Notice | TokenDelta | Done
+Event = Sanitized | Stage | PlanReady | SourcesReady | Notice | TokenDelta | Done

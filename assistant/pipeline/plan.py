@@ -132,3 +132,15 @@ def local_plan(
         raise PlanError(f"The local planner failed: {exc.message}", "") from exc
     guidance, queries = parse_plan(raw)
     return drop_template_echoes(guidance, queries, question)
+
+
+# Measured (docs/bench/latency.md, `bench/latency.py --plan-eval`): on no question kind of the
+# evaluation corpus did the local sub-queries raise recall@5 over the question alone, and each costs
+# a model call (about 2 s on 2 cores). So `auto` does not plan on the device; the remote plan, when
+# configured, is still used.
+AUTO_LOCAL_PLAN = False
+
+
+def plan_locally(mode: str) -> bool:
+    """Whether the local planner runs, for ASSISTANT_LOCAL_PLAN = "always" | "never" | "auto"."""
+    return mode == "always" or (mode == "auto" and AUTO_LOCAL_PLAN)

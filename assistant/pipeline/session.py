@@ -7,22 +7,26 @@ events of assistant/pipeline/events.py. Nothing leaves the device except the san
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, InputError
 from assistant.ingest import embedder_check
-from assistant.pipeline.answer import NO_RECORDS, answer_messages, plain_messages
-from assistant.pipeline.events import Done, Event, Notice, PlanReady, Sanitized, SourcesReady
+from assistant.pipeline.answer import NO_RECORDS, answer_messages, compact_messages, plain_messages
+from assistant.pipeline.events import Done, Event, Notice, PlanReady, Sanitized, SourcesReady, Stage
 from assistant.pipeline.fusion import FusionParams
 from assistant.pipeline.guard import OutboundGuard, OutboundRefused
 from assistant.pipeline.ledger import Ledger
-from assistant.pipeline.plan import PlanError, local_plan
+from assistant.pipeline.passages import cited, evidence
+from assistant.pipeline.plan import PlanError, local_plan, plan_locally
 from assistant.pipeline.remote import RemotePlanner
 from assistant.pipeline.retrieval import Retrieved, retrieve
 from assistant.pipeline.sanitizer import Sanitizer
-from assistant.pipeline.types import Answer, Outbound, Plan
+from assistant.pipeline.types import Answer, Outbound, Plan, Source
 from models.base import CancelToken, ChatModel, SamplingParams
 
 Confirm = Callable[[str], "str | None"]
@@ -66,15 +70,56 @@ class AssistantSession:
         self._embedder_checked = False
         vocabulary = _vocabulary(settings, keyring)  # what the user's records say is private (issue 13)
         self.sanitizer = Sanitizer(settings.private_terms, generalize=generalize, vocabulary=vocabulary)
+        self.generalize = generalize
         self.guard = OutboundGuard(vocabulary=vocabulary)
         self.guard.add_values(settings.private_terms)
         self.ledger = Ledger(settings.home, keyring) if keyring is not None else None
         self.history: list[tuple[str, str]] = []  # (question, answer), original text: stays local
         self.sent_questions: list[str] = []  # sanitized questions already sent, for remote context
         self.lexicon: Any = None  # encrypted_store.lexical.CachedLexicon, made on first hybrid search
+        self.timings: dict[str, float] = {}  # seconds per stage of the last ask(), for bench/latency.py
+        self._loading: dict[str, Future[Any]] = {}
+
+    def preload(self) -> None:
+        """Start the slow loads (local model, embedder, the sanitizer's NER model) at once, in threads.
+
+        The properties below wait for their load when first used; a load error surfaces there.
+        """
+        jobs: dict[str, Callable[[], Any]] = {}
+        if self._model is None:
+            from assistant.wiring import load_model
+
+            jobs["model"] = lambda: load_model(self.settings)
+        if self._embedder is None and self.settings.keyfile.exists():
+            from assistant.wiring import embedder
+
+            jobs["embedder"] = lambda: embedder(self.settings)
+        if self.settings.remote_enabled:
+            jobs["ner"] = lambda: self.sanitizer.detect("warm up")
+        if jobs:
+            pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="preload")
+            self._loading = {name: pool.submit(job) for name, job in jobs.items()}
+            pool.shutdown(wait=False)
+
+    def unlock(self, keyring: Any) -> None:
+        """Give the session its keys after construction (so loads can start while a passphrase is typed)."""
+        self.keyring = keyring
+        self.ledger = Ledger(self.settings.home, keyring)
+        vocabulary = _vocabulary(self.settings, keyring)  # the records' private values: masked, refused
+        self.sanitizer = Sanitizer(
+            self.settings.private_terms, generalize=self.generalize, vocabulary=vocabulary
+        )
+        self.guard = OutboundGuard(vocabulary=vocabulary)
+        self.guard.add_values(self.settings.private_terms)
+
+    def _loaded(self, name: str) -> Any:
+        future = self._loading.pop(name, None)
+        return future.result() if future is not None else None
 
     @property
     def model(self) -> ChatModel:
+        if self._model is None:
+            self._model = self._loaded("model")
         if self._model is None:
             from assistant.wiring import load_model
 
@@ -94,6 +139,8 @@ class AssistantSession:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
+            self._embedder = self._loaded("embedder")
+        if self._embedder is None:
             from assistant.wiring import embedder
 
             self._embedder = embedder(self.settings, store=self.store)
@@ -112,6 +159,7 @@ class AssistantSession:
         if not question:
             raise InputError("The question is empty.", 'Ask something, e.g. assistant ask "When is ..."')
         outbound = [] if outbound is None else outbound
+        started = time.perf_counter()
         plan: Plan | None = None
         why_local: str | None = None
         want_remote = self.settings.remote_enabled if use_remote is None else use_remote
@@ -120,7 +168,12 @@ class AssistantSession:
         elif want_remote and self.ledger is None:
             why_local = "Remote planning needs the encrypted ledger: run `assistant init` first."
         elif want_remote:
+            yield Stage("sanitizing")
+            self._loaded("ner")
+            start = time.perf_counter()
             sanitized = self.sanitizer.sanitize(question)
+            self.timings["sanitize"] = time.perf_counter() - start
+            yield Stage("planning")
             self.guard.add_values(self.sanitizer.map.values())
             yield sanitized
             plan, why_local = yield from self._remote_plan(sanitized, confirm, outbound)
@@ -128,6 +181,7 @@ class AssistantSession:
             yield Notice(why_local, "warning" if want_remote and self.settings.remote_enabled else "info")
         if plan is None:
             plan = yield from self._local_plan(question, self._indexed(), why_local)
+        self.timings["plan"] = time.perf_counter() - started
         yield PlanReady(plan)
 
     def _indexed(self) -> bool:
@@ -145,6 +199,7 @@ class AssistantSession:
         """Events for one question: [Sanitized], PlanReady, SourcesReady, TokenDelta..., Done."""
         outbound: list[Outbound] = []
         plan = Plan(False, "")
+        self.timings = {}
         for event in self.plan(question, use_remote=use_remote, confirm=confirm, outbound=outbound):
             if isinstance(event, PlanReady):
                 plan = event.plan
@@ -158,6 +213,8 @@ class AssistantSession:
             if not self._embedder_checked:  # same model as the index, or a ConfigError with the next step
                 embedder_check.check(self.store, self.embedder)
                 self._embedder_checked = True
+            yield Stage("searching")
+            start = time.perf_counter()
             queries = [question, *plan.sub_queries]
             records = retrieve(
                 self.store,
@@ -167,12 +224,14 @@ class AssistantSession:
                 encrypted_query=self.settings.encrypted_query,
                 **self._hybrid(),
             )
+            self.timings["search"] = time.perf_counter() - start
             for warning in getattr(self.store, "last_warnings", []) or []:
                 yield Notice(warning, "warning")
         self.guard.add_records(r.text for r in records)
         sources = [r.source() for r in records]
         yield SourcesReady(tuple(sources))
         text, finish = yield from self._answer(question, plan, records, cancel)
+        sources = with_evidence(question, text, records, sources)
         self.history.append((question, text))
         yield Done(Answer(text, sources=sources, plan=plan, outbound=outbound, finish_reason=finish))
 
@@ -217,8 +276,9 @@ class AssistantSession:
         return Plan(True, restore(guidance), tuple(restore(q) for q in queries)), None
 
     def _local_plan(self, question: str, indexed: bool, notice: str | None) -> Iterator[Event]:
-        if not (indexed and self.local_planning):
+        if not (indexed and self.local_planning and plan_locally(self.settings.local_plan)):
             return Plan(False, "", (), notice)
+        yield Stage("planning")
         history = [q for q, _ in self.history]
         try:
             guidance, queries = local_plan(self.model, question, history)
@@ -230,7 +290,19 @@ class AssistantSession:
     def _answer(
         self, question: str, plan: Plan, records: list[Retrieved], cancel: CancelToken | None
     ) -> Iterator[Event]:
-        if records:
+        yield Stage("reading", len(records))
+        budget = self.settings.context_tokens
+        if records and budget > 0:
+            messages, _ = compact_messages(
+                question,
+                plan.guidance,
+                records,
+                self.history,
+                budget=budget,
+                count_tokens=self.model.count_tokens,
+                queries=plan.sub_queries,
+            )
+        elif records:  # ASSISTANT_CONTEXT_TOKENS=0: whole records, the older prompt
             messages = answer_messages(question, plan.guidance, records, self.history)
         else:  # nothing indexed: the local model alone, and the user is told so
             yield Notice(NO_RECORDS, "info")
@@ -244,5 +316,17 @@ class AssistantSession:
         return "".join(parts).strip(), finish
 
     def close(self) -> None:
+        for future in self._loading.values():  # let preloads finish so nothing is torn down mid-load
+            future.cancel() or future.exception()
         if self._store is not None:
             self._store.close()
+
+
+def with_evidence(
+    question: str, answer: str, records: list[Retrieved], sources: list[Source]
+) -> list[Source]:
+    """Sources with the sentences of each cited record that support the answer; others get none."""
+    numbers = cited(answer, len(records)) if answer else []
+    chosen = evidence(question, answer, [records[n - 1].text for n in numbers])
+    found = dict(zip(numbers, chosen, strict=True))
+    return [replace(s, evidence=found.get(n, ())) for n, s in enumerate(sources, 1)]

@@ -15,6 +15,10 @@ class Source:
     page: int | None = None  # the PDF or scan page of the passage
     where: str = ""  # the page, or the message (subject, sender, date) or event it is in
     ocr: bool = False  # recognised from a scan: may hold recognition errors
+    evidence: tuple[str, ...] = ()  # sentences of this record that support the answer (on-device)
+
+    def __post_init__(self) -> None:  # a saved conversation gives a list back
+        object.__setattr__(self, "evidence", tuple(self.evidence))
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class Answer:
         """The `ask --json` shape (DESIGN.md)."""
         return {
             "answer": self.text,
-            "sources": [asdict(s) for s in self.sources],
+            "sources": [{**asdict(s), "evidence": list(s.evidence)} for s in self.sources],
             "plan": {
                 "remote": self.plan.remote,
                 "guidance": self.plan.guidance,

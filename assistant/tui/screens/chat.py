@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from assistant.conversations import Conversation, Turn
 from assistant.errors import Cancelled
-from assistant.pipeline.events import Done, Event, Notice, PlanReady, Sanitized, SourcesReady
+from assistant.pipeline.events import Done, Event, Notice, PlanReady, Sanitized, SourcesReady, Stage
 from assistant.tui.screens.modals import ConfirmSendModal, RecordModal
 from assistant.tui.widgets.panels import PrivacyPanel, SourcesPanel
 from assistant.tui.widgets.prompt import PromptInput
@@ -167,6 +167,8 @@ class ChatScreen(Screen[None]):
         elif isinstance(event, Sanitized):
             turn.sanitized = event.text
             turn.replacements = list(event.replacements)
+        elif isinstance(event, Stage):
+            view.set_status(event.label())
         elif isinstance(event, PlanReady):
             turn.plan = event.plan
             view.set_status("searching your records…")

@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from assistant.conversations import Turn
+from assistant.pipeline.types import Source
 
 NOTHING_LEFT = "✔ Nothing left this device."
 
@@ -73,6 +74,7 @@ class SourcesPanel(VerticalScroll):
         table.add_columns("#", "score", "path", "where", "snippet")
         yield table
         yield Static("", id="sources-empty", markup=False)
+        yield Static("", id="sources-evidence", markup=False)
 
     def show(self, turn: Turn | None) -> None:
         table = self.query_one(DataTable)
@@ -84,8 +86,24 @@ class SourcesPanel(VerticalScroll):
             table.add_row(str(n), f"{src.score:.2f}", src.path, src.where, snippet[:80], key=str(n))
         empty.update("" if sources else "No records were used for this answer.")
         empty.display = not sources
+        shown = self.query_one("#sources-evidence", Static)
+        shown.update(render_evidence(sources))
+        shown.display = any(src.evidence for src in sources)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         if event.row_key.value is not None:
             self.post_message(self.Open(int(event.row_key.value)))
+
+
+def render_evidence(sources: list[Source]) -> Text:
+    """The sentences of each cited record that support the answer (chosen on the device)."""
+    out = Text()
+    for n, src in enumerate(sources, 1):
+        if src.evidence:
+            out.append(f"[{n}] {src.path or src.id}\n", style="bold")
+            for sentence in src.evidence:
+                out.append(f"  > {sentence}\n")
+    if out.plain:
+        out = Text("Evidence\n", style="bold") + out
+    return out

@@ -1,0 +1,51 @@
+"""The fixed part of the answer prompt is evaluated once across turns (real llama.cpp, bundled model)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from assistant.pipeline.answer import COMPACT_SYSTEM, compact_messages
+from models.base import GREEDY, Message, SamplingParams, StreamStats
+
+PARAMS = SamplingParams(**{**GREEDY.__dict__, "max_tokens": 4})
+
+
+@dataclass
+class Rec:
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+RECORDS = [
+    Rec("The boiler service is booked for 12 March at 8:00. Bring the warranty card.", {"path": "a.txt"}),
+    Rec("Library books are due back on 3 April. The fine is 20 cents a day.", {"path": "b.txt"}),
+]
+
+
+def turn(model: Any, messages: list[Message]) -> StreamStats:
+    stats = StreamStats()
+    for _ in model.stream(messages, PARAMS, stats=stats):
+        pass
+    return stats
+
+
+@pytest.mark.slow
+def test_fixed_prefix_is_evaluated_once_across_turns(small_model) -> None:
+    prefix = small_model.prompt_tokens([Message("system", COMPACT_SYSTEM)]) - 4  # less the reply header
+    assert prefix > 20
+    turn(small_model, [Message("system", "Unrelated."), Message("user", "Say hi.")])  # another prompt first
+    first, _ = compact_messages("When is the boiler service?", "", RECORDS)
+    one = turn(small_model, first)
+    history = [("When is the boiler service?", "12 March at 8:00 [1].")]
+    second, _ = compact_messages("When are the library books due?", "", RECORDS, history)
+    two = turn(small_model, second)
+    # turn 1 paid for the system prompt; turn 2 evaluated only what follows it
+    assert one.extra["evaluated_prompt_tokens"] >= one.prompt_tokens - 6
+    assert two.extra["evaluated_prompt_tokens"] <= two.prompt_tokens - prefix
+    # control: a different fixed part (the planner's) is evaluated in full again
+    other = [Message("system", COMPACT_SYSTEM.replace("Answer", "Reply")), *second[1:]]
+    three = turn(small_model, other)
+    assert three.extra["evaluated_prompt_tokens"] >= three.prompt_tokens - 6
