@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant import wiring
 from assistant.config import Settings
 from assistant.pipeline.passages import split_sentences
-from encrypted_store import keys, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
@@ -50,13 +50,12 @@ RECORDS = [
 
 @pytest.mark.slow
 def test_ask_shows_stages_on_stderr_and_evidence_in_json(tmp_path: Path) -> None:
-    from assistant.embedding import Embedder
 
     home = tmp_path / "ask-home"
     settings = Settings(home=home)
-    ring = keys.create_keys(settings, "ask pass", kdf=FAST_KDF)
-    store = open_store(settings, ring)
-    index_records(store, Embedder.from_settings(settings), RECORDS)
+    ring = wiring.create_keys(settings, "ask pass", kdf=FAST_KDF)
+    store = wiring.open_store(settings, ring)
+    index_records(store, wiring.embedder(settings), RECORDS)
     store.close()
     env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_PASSPHRASE": "ask pass"}
     done = subprocess.run(

@@ -105,7 +105,7 @@ def test_sources_panel_shows_evidence_of_cited_sources_only() -> None:
     from assistant.tui.widgets.panels import render_evidence
 
     shown = render_evidence(
-        [Source("r1", "mail/ilse.eml", "", 0.8, (FACT,)), Source("r2", "n/1.md", "", 0.5)]
+        [Source("r1", "mail/ilse.eml", "", 0.8, evidence=(FACT,)), Source("r2", "n/1.md", "", 0.5)]
     )
     assert "[1] mail/ilse.eml" in shown.plain and FACT in shown.plain
     assert "n/1.md" not in shown.plain  # control: a source without evidence is not listed
