@@ -57,10 +57,13 @@ def _int(lo: int, hi: int) -> Check:
     return check
 
 
-def _bytes(most: int | None = None) -> Check:
+def _bytes(most: int | None = None, least: int = 0) -> Check:
+    """Bytes of `least` to `most` long (no cap but the body's when `most` is None)."""
+
     def check(value: Any, _limits: Limits) -> None:
-        if not isinstance(value, bytes) or (most is not None and len(value) > most):
-            raise ValueError("must be bytes" + (f" (at most {most})" if most is not None else ""))
+        if not isinstance(value, bytes) or len(value) < least or (most is not None and len(value) > most):
+            size = "" if most is None else f" ({most})" if least == most else f" (at most {most})"
+            raise ValueError(f"must be bytes{size}")
 
     return check
 
@@ -86,7 +89,7 @@ def _list(item: Check) -> Check:
 def _tuple(*items: Check) -> Check:
     def check(value: Any, limits: Limits) -> None:
         if not isinstance(value, list) or len(value) != len(items):
-            raise ValueError(f"must be a list of {len(items)}-item lists")
+            raise ValueError(f"must be a list of {len(items)} items")
         for element, sub in zip(value, items, strict=True):
             sub(element, limits)
 
@@ -94,16 +97,16 @@ def _tuple(*items: Check) -> Check:
 
 
 def _plain_json(value: Any, depth: int = 0) -> None:
-    if depth > 4 or isinstance(value, bytes | np.ndarray | PlainQuery):
-        raise ValueError("must hold plain JSON values only")
-    if isinstance(value, list):
-        for item in value:
-            _plain_json(item, depth + 1)
-    elif isinstance(value, dict):
-        for item in value.values():
+    """JSON scalars, lists and objects only (no bytes, arrays or host types), finite, shallow."""
+    if depth > 4:
+        raise ValueError("must not nest deeper than 4 levels")
+    if isinstance(value, list | dict):
+        for item in value.values() if isinstance(value, dict) else value:
             _plain_json(item, depth + 1)
     elif isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must hold finite numbers")
+    elif value is not None and not isinstance(value, bool | int | float | str):
+        raise ValueError("must hold plain JSON values only")
 
 
 _POS = _int(0, MAX_POS - 1)
@@ -198,7 +201,7 @@ SCHEMAS: dict[str, dict[str, tuple[Check, bool]]] = {
         "state": (_STATE, True),
     },
     "scan_plain": {"query": (_plain_query, True)},
-    "scan_encrypted": {"enc": (_enc, True), "seeds": (_opt(_list(_bytes(SEED_BYTES))), False)},
+    "scan_encrypted": {"enc": (_enc, True), "seeds": (_opt(_list(_bytes(SEED_BYTES, SEED_BYTES))), False)},
     "manifest_put": {"tag": (_TAG, True), "value": (_bytes(), True)},
     "manifest_all": {},
     "manifest_delete": {"tag": (_TAG, True)},
