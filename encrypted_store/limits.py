@@ -143,9 +143,15 @@ def _plain_query(query: Any, limits: Limits) -> None:
     """Digit columns: at most max_queries x levels columns, finite float64 integers within the radix."""
     if not isinstance(query, PlainQuery):
         raise ValueError("must be a PlainQuery")
-    _int(1, limits.max_queries)(query.queries, limits)
-    _int(1, limits.max_query_columns)(query.levels, limits)
-    _int(1, 8)(query.radix_bits, limits)
+    for field, hi in (
+        ("queries", limits.max_queries),
+        ("levels", limits.max_query_columns),
+        ("radix_bits", 8),
+    ):
+        try:
+            _int(1, hi)(getattr(query, field), limits)
+        except ValueError as exc:
+            raise ValueError(f"has {field}={getattr(query, field)!r:.20}, which {exc}") from None
     columns = query.queries * query.levels
     if columns > limits.max_query_columns:
         raise ValueError(f"has {columns} query columns; the limit is {limits.max_query_columns}")
@@ -231,36 +237,37 @@ def check_request(
     if schema is None:
         raise RequestError(f"Unknown store method {method[:64]!r}.")
     if set(header) - {"args"}:
-        raise RequestError(f"A {method} request carries fields other than 'args'.")
+        raise RequestError(f"The {method} request carries fields other than 'args'.")
     tracked = _Used(arrays)
     try:
         kwargs = decode(header.get("args", {}), tracked)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise RequestError(
-            f"The arguments of a {method} request do not decode ({type(exc).__name__})."
-        ) from None
+        why = f"{type(exc).__name__}: {str(exc)[:100]}"
+        raise RequestError(f"The arguments of the {method} request do not decode ({why}).") from None
     if not isinstance(kwargs, dict):
-        raise RequestError(f"The arguments of a {method} request must be an object.")
+        raise RequestError(f"The arguments of the {method} request must be an object.")
     if extra := set(arrays) - tracked.used:
-        raise RequestError(f"A {method} request carries arrays no argument uses: {sorted(extra)[:4]}.")
+        raise RequestError(f"The {method} request carries arrays no argument uses: {sorted(extra)[:4]}.")
     for name in kwargs:
         if name not in schema:
-            raise RequestError(f"A {method} request has an unknown argument {name[:64]!r}.")
+            raise RequestError(f"The {method} request has an unknown argument {name[:64]!r}.")
     for name, (check, required) in schema.items():
         if name not in kwargs:
             if required:
-                raise RequestError(f"Argument {name!r} is missing from a {method} request.")
+                raise RequestError(f"Argument {name!r} is missing from the {method} request.")
             continue
         try:
             check(kwargs[name], limits)
         except ValueError as exc:
-            raise RequestError(f"Argument {name!r} of a {method} request {exc}.", _next_step(name)) from None
+            raise RequestError(
+                f"Argument {name!r} of the {method} request {exc}.", _next_step(name)
+            ) from None
     if method in JOINT:
         name, joint = JOINT[method]
         try:
             joint(kwargs, limits)
         except ValueError as exc:
-            raise RequestError(f"Argument {name!r} of a {method} request {exc}.") from None
+            raise RequestError(f"Argument {name!r} of the {method} request {exc}.") from None
     return kwargs
 
 
