@@ -1,15 +1,17 @@
 """`assistant init --rekey`: re-encrypt the whole data dir under a new master key and CKKS secret key.
 
-Everything sealed is rewritten: the store (records re-sealed, blocks re-encrypted with the new CKKS
-secret, tags and document keys recomputed), the manifest, the ledger (entries and chain) and the
-conversations. Crash safety: the new state is built in `<home>/.rekey/`, which the old keys never
-see; a READY marker is written (fsync'd) once it is complete, then each file is moved over its old
-copy, the key file last. A kill before READY leaves the old state (the next unlock discards the
+Everything sealed is rewritten: the store (through its public API: every record read under the old
+keys and added to a fresh store under the new ones, with its own client state file), the manifest,
+the ledger (entries and chain), the conversations and the whole-file sealed items of `SEALED_FILES`.
+Crash safety: the new state is built in `<home>/.rekey/`, which the old keys never see; a READY
+marker is written (fsync'd) once it is complete, then each file is moved over its old copy, the key
+file last. A kill before READY leaves the old state (the next unlock discards the
 half-built folder); a kill after READY is finished by the next unlock (`resume`), so no data is lost.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -19,10 +21,31 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
+from assistant.wiring import STORE_STATE
 
 STAGE = ".rekey"
 READY = "READY"
 BATCH = 1024
+
+
+@dataclass(frozen=True)
+class SealedFile:
+    """A data-dir file sealed whole as `keyring.seal(json, aad)`, re-sealed under the new keys.
+
+    `doc_keyed`: the top-level JSON field (if any) whose object is keyed by document keys
+    (`DocKeys`), which change with the keys: its keys are mapped to the new ones.
+    """
+
+    name: str
+    aad: bytes
+    doc_keyed: str | None = None
+
+
+# assistant.privacy.vocabulary's FILENAME and AAD: its "docs" are keyed by document key.
+VOCABULARY = SealedFile("vocabulary.sealed", b"private-assistant/vocabulary/v1", "docs")
+# Every whole-file sealed item of the data dir; a module adding one registers it here. The store's
+# state file is re-sealed only when the store step did not write a new one (no embedded store).
+SEALED_FILES: list[SealedFile] = [VOCABULARY]
 
 
 @dataclass
@@ -31,6 +54,7 @@ class RekeyReport:
     manifest: int = 0
     ledger_entries: int = 0
     conversations: int = 0
+    sealed_files: int = 0
     skipped: list[str] = field(default_factory=list)  # items that did not open under the old keys
 
     def to_json(self) -> dict[str, Any]:
@@ -39,6 +63,7 @@ class RekeyReport:
             "manifest": self.manifest,
             "ledger_entries": self.ledger_entries,
             "conversations": self.conversations,
+            "sealed_files": self.sealed_files,
             "skipped": self.skipped,
         }
 
@@ -105,12 +130,16 @@ def rekey(
     report = RekeyReport()
     try:
         progress("store")
-        _store(settings, old, new, stage, report)
+        docs = _store(settings, old, new, stage, report)
         progress("ledger")
         _ledger(settings.home, old, new, stage, report)
         progress("conversations")
         _conversations(settings.home, old, new, stage, report)
+        progress("sealed files")
+        _sealed_files(settings.home, old, new, stage, docs, report)
         keys.write_keys(stage / "keys.json", new, passphrase, keys.kdf_of(settings.keyfile))
+        for lock in stage.rglob("*.lock"):  # lock files of the staged ledger and state: not data
+            lock.unlink()
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)  # nothing was replaced yet: the old state stands
         raise
@@ -123,17 +152,27 @@ def rekey(
     return report
 
 
-def _store(settings: Settings, old: Any, new: Any, stage: Path, report: RekeyReport) -> None:
+def _store(settings: Settings, old: Any, new: Any, stage: Path, report: RekeyReport) -> dict[str, str]:
+    """A fresh store in `stage` holding every record and manifest entry of the old one, under the new
+    keys and with its own client state file; returns old document key -> new document key."""
     if not settings.store_path.exists():
-        return
+        return {}
     from assistant.ingest.manifest import JOURNAL_KEY, DocKeys
+    from encrypted_store import open_store
     from encrypted_store.api import RecordIn
-    from encrypted_store.backend import LocalBackend
-    from encrypted_store.store import EncryptedStore
 
-    src = EncryptedStore(LocalBackend(settings.store_path, settings.threads), old)
+    # the old store is verified as the app verifies it: against this data dir's newest state
+    src = open_store(
+        old, path=settings.store_path, threads=settings.threads, state_path=settings.home / STORE_STATE
+    )
     try:
-        dst = EncryptedStore(LocalBackend(stage / "store.db", settings.threads), new, src.dim)
+        dst = open_store(
+            new,
+            path=stage / "store.db",
+            threads=settings.threads,
+            dim=src.dim,
+            state_path=stage / STORE_STATE,
+        )
         try:
             manifest = src.manifest_get_all()
             report.skipped += src.last_warnings
@@ -158,7 +197,8 @@ def _store(settings: Settings, old: Any, new: Any, stage: Path, report: RekeyRep
             dst.close()  # encrypts everything into CKKS blocks under the new secret key
     finally:
         src.kit.close()
-        src.backend.close()  # no flush: the old store is about to be replaced
+        src.host.close()  # no flush: the old store is about to be replaced
+    return docs
 
 
 def _ledger(home: Path, old: Any, new: Any, stage: Path, report: RekeyReport) -> None:
@@ -170,7 +210,6 @@ def _ledger(home: Path, old: Any, new: Any, stage: Path, report: RekeyReport) ->
     target = Ledger(stage, new)
     for entry in entries:
         target.write(entry)
-    (stage / (FILENAME + ".lock")).unlink(missing_ok=True)
     report.ledger_entries = len(entries)
 
 
@@ -189,3 +228,35 @@ def _conversations(home: Path, old: Any, new: Any, stage: Path, report: RekeyRep
             report.conversations += 1
         except (StoreError, InputError) as exc:
             report.skipped.append(f"{path.name}: {exc.title} (left as it was)")
+
+
+def _sealed_files(
+    home: Path, old: Any, new: Any, stage: Path, docs: dict[str, str], report: RekeyReport
+) -> None:
+    """Re-seal each file of `SEALED_FILES` that exists (and a store state file the store step did
+    not replace), mapping document keys; one that does not open is left as it was and reported."""
+    from encrypted_store.errors import StoreError
+    from encrypted_store.verify import HIGH_WATER_AAD
+
+    items = list(SEALED_FILES)
+    if not (stage / STORE_STATE).exists():
+        items.append(SealedFile(STORE_STATE, HIGH_WATER_AAD))
+    for item in items:
+        path = home / item.name
+        if not path.is_file():
+            continue
+        try:
+            data = old.open(path.read_bytes(), item.aad)
+        except StoreError as exc:
+            report.skipped.append(f"{item.name}: {exc.message} (left as it was)")
+            continue
+        if item.doc_keyed is not None:
+            doc = json.loads(data)
+            field_ = doc.get(item.doc_keyed) if isinstance(doc, dict) else None
+            if isinstance(field_, dict):
+                doc[item.doc_keyed] = {docs.get(k, k): v for k, v in field_.items()}
+                data = json.dumps(doc).encode()
+        fd = os.open(stage / item.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(new.seal(data, item.aad))
+        report.sealed_files += 1

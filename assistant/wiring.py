@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from models.registry import ModelOptions, ResolvedModel
 
 
+STORE_STATE = "store-state.sealed"  # the newest store state this data dir has seen (rollback checks)
+
+
 def is_initialized(settings: Settings) -> bool:
     from encrypted_store import keys
 
@@ -69,7 +72,7 @@ def open_store(
         dim=dim,
         ca_file=settings.store_ca_file,
         recorder=recorder,
-        state_path=settings.home / "store-state.sealed",
+        state_path=settings.home / STORE_STATE,
     )
 
 

@@ -187,7 +187,7 @@ class LocalHost:
             conn.execute("DELETE FROM blocks WHERE id = ?", (int(block),))
 
     def _dim(self) -> int:
-        return int(self.db.meta()["dim"])
+        return self._params()[0]
 
     def _refresh(self) -> tuple[list[Any], tuple[list[Row], StateBlob | None]]:
         """A consistent snapshot (groups, pending rows, state), rebuilt first if a write happened."""
@@ -235,8 +235,14 @@ class LocalHost:
         return ScanResult(ids, cts, list(snap[0]), snap[1])
 
     def _params(self) -> tuple[int, int]:
+        """(dim, prime) of the store; an error until a client has set them up."""
         meta = self.db.meta()
-        return int(meta["dim"]), int(meta["ckks"]["prime"])
+        try:
+            return int(meta["dim"]), int(meta["ckks"]["prime"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(
+                "This store has no parameters yet.", "Open it from a client first: that sets them up."
+            ) from None
 
     def scan_plain(self, query: PlainQuery) -> ScanResult:
         dim, prime = self._params()

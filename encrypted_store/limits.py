@@ -1,22 +1,29 @@
-"""Service limits of the store server: every request's header fields and arrays, type- and range-checked.
+"""Service limits of the store server: each method's keyword arguments, decoded and type- and range-checked.
 
-The server runs these checks before a request reaches the backend, so a malformed or hostile request
-gets a 400 with a reason instead of a crash, a silent pass or a reply of unbounded size. Methods not
-listed in `SCHEMAS` get only the generic checks of `wire.unpack`.
+A request is `{"args": host.encode(kwargs)}` plus raw arrays. `check_request` decodes the arguments
+and checks them against `SCHEMAS` (one entry per `StoreHost` method, one check per argument) before
+the host sees them: an unknown, missing or ill-typed argument, an array no argument uses, a number out
+of range or an oversized list is a `RequestError` (the server's 400 with a reason). The host still
+checks what only it knows (the store's dimension and prime).
 """
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-Check = Callable[[Any], None]
-_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-MAX_POS = 2**50  # block * 4096 + slot; far beyond any store this runs
+from encrypted_store.backend import MAX_POS
+from encrypted_store.ckks import N
+from encrypted_store.host import PlainQuery, decode
+
+MAX_TAG = 64  # bytes of an HMAC tag or document tag (the client sends 16)
+SEED_BYTES = 32  # the seed of a query ciphertext's c1 half
+MAX_META = 64  # keys in a setup's public parameters
+MAX_COUNTER = 2**62  # the client state's write counter
 
 
 class RequestError(Exception):
@@ -39,148 +46,232 @@ class Limits:
     max_reply: int = 256 * 1024 * 1024
 
 
+Check = Callable[[Any, Limits], None]  # raises ValueError("must be ...") for a bad value
+
+
 def _int(lo: int, hi: int) -> Check:
-    def check(value: Any) -> None:
+    def check(value: Any, _limits: Limits) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise ValueError(f"must be an integer in [{lo}, {hi}]")
 
     return check
 
 
-def _b64(value: Any) -> None:
-    if not isinstance(value, str) or len(value) % 4 or not _B64.fullmatch(value):
-        raise ValueError("must be a base64 string")
+def _bytes(most: int | None = None, least: int = 0) -> Check:
+    """Bytes of `least` to `most` long (no cap but the body's when `most` is None)."""
 
-
-def _str(value: Any) -> None:
-    if not isinstance(value, str):
-        raise ValueError("must be a string")
-
-
-def _obj(value: Any) -> None:
-    if not isinstance(value, dict):
-        raise ValueError("must be a JSON object")
-
-
-def _opt(check: Check) -> Check:
-    def inner(value: Any) -> None:
-        if value is not None:
-            check(value)
-
-    return inner
-
-
-def _tuple(*items: Check) -> Check:
-    def check(value: Any) -> None:
-        if not isinstance(value, list) or len(value) != len(items):
-            raise ValueError(f"must be a list of {len(items)} items")
-        for item, sub in zip(value, items, strict=True):
-            sub(item)
+    def check(value: Any, _limits: Limits) -> None:
+        if not isinstance(value, bytes) or len(value) < least or (most is not None and len(value) > most):
+            size = "" if most is None else f" ({most})" if least == most else f" (at most {most})"
+            raise ValueError(f"must be bytes{size}")
 
     return check
 
 
-@dataclass(frozen=True)
-class _List:
-    """A list of `item`s, at most `Limits.max_items` long (bound to the server's limits when checked)."""
+def _opt(inner: Check) -> Check:
+    def check(value: Any, limits: Limits) -> None:
+        if value is not None:
+            inner(value, limits)
 
-    item: Check
-    optional: bool = False  # None is accepted too
-
-    def bind(self, limits: Limits) -> Check:
-        def check(value: Any) -> None:
-            if value is None and self.optional:
-                return
-            if not isinstance(value, list) or len(value) > limits.max_items:
-                raise ValueError(f"must be a list of at most {limits.max_items} items")
-            for element in value:
-                self.item(element)
-
-        return check
+    return check
 
 
-_POS = _int(0, MAX_POS)
-_BLOCK = _int(0, MAX_POS // 4096)
-# method -> field -> (check, required)
-SCHEMAS: dict[str, dict[str, tuple[Check | _List, bool]]] = {
+def _list(item: Check) -> Check:
+    def check(value: Any, limits: Limits) -> None:
+        if not isinstance(value, list) or len(value) > limits.max_items:
+            raise ValueError(f"must be a list of at most {limits.max_items} items")
+        for element in value:
+            item(element, limits)
+
+    return check
+
+
+def _tuple(*items: Check) -> Check:
+    def check(value: Any, limits: Limits) -> None:
+        if not isinstance(value, list) or len(value) != len(items):
+            raise ValueError(f"must be a list of {len(items)} items")
+        for element, sub in zip(value, items, strict=True):
+            sub(element, limits)
+
+    return check
+
+
+def _plain_json(value: Any, depth: int = 0) -> None:
+    """JSON scalars, lists and objects only (no bytes, arrays or host types), finite, shallow."""
+    if depth > 4:
+        raise ValueError("must not nest deeper than 4 levels")
+    if isinstance(value, list | dict):
+        for item in value.values() if isinstance(value, dict) else value:
+            _plain_json(item, depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must hold finite numbers")
+    elif value is not None and not isinstance(value, bool | int | float | str):
+        raise ValueError("must hold plain JSON values only")
+
+
+_POS = _int(0, MAX_POS - 1)
+_BLOCK = _int(0, MAX_POS // N - 1)
+_TAG = _bytes(MAX_TAG)
+_STATE = _tuple(_int(1, MAX_COUNTER), _bytes())  # (write counter, sealed client state)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _meta(value: Any, limits: Limits) -> None:
+    if not isinstance(value, dict) or len(value) > MAX_META or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"must be an object of at most {MAX_META} named values")
+    _plain_json(value)
+    if "dim" in value:  # the host reads these back from its public parameters
+        _int(1, limits.max_dim)(value["dim"], limits)
+    if "format" in value:
+        _int(0, 2**31)(value["format"], limits)
+    ckks = value.get("ckks", {})
+    if not isinstance(ckks, dict) or not all(_positive(x) for x in ckks.values()):
+        raise ValueError("must give 'ckks' as an object of positive integers")
+
+
+def _block_data(value: Any, limits: Limits) -> None:
+    if not isinstance(value, np.ndarray) or value.dtype.str != "<f8" or value.ndim != 1:
+        raise ValueError("must be a float64 array of 1 axis")
+    if value.size > N * 2 * limits.max_dim:
+        raise ValueError(f"must hold at most {N * 2 * limits.max_dim} coefficients")
+
+
+def _plain_query(query: Any, limits: Limits) -> None:
+    """Digit columns: at most max_queries x levels columns, finite float64 integers within the radix."""
+    if not isinstance(query, PlainQuery):
+        raise ValueError("must be a PlainQuery")
+    for field, hi in (
+        ("queries", limits.max_queries),
+        ("levels", limits.max_query_columns),
+        ("radix_bits", 8),
+    ):
+        try:
+            _int(1, hi)(getattr(query, field), limits)
+        except ValueError as exc:
+            raise ValueError(f"has {field}={getattr(query, field)!r:.20}, which {exc}") from None
+    columns = query.queries * query.levels
+    if columns > limits.max_query_columns:
+        raise ValueError(f"has {columns} query columns; the limit is {limits.max_query_columns}")
+    w = query.weights
+    if not isinstance(w, np.ndarray) or w.dtype.str != "<f8" or w.ndim != 2:
+        raise ValueError("must carry float64 weights of 2 axes")
+    if w.shape[1] != columns or not 1 <= w.shape[0] <= limits.max_dim:
+        raise ValueError(f"has weights of shape {w.shape}; expected (dim <= {limits.max_dim}, {columns})")
+    bound = 1 << (query.radix_bits - 1)
+    if not np.all(np.isfinite(w)) or np.any(w != np.rint(w)) or float(np.abs(w).max()) > bound:
+        raise ValueError(f"must carry finite integer digits in [-{bound}, {bound}]")
+
+
+def _enc(enc: Any, limits: Limits) -> None:
+    """(Q, D, 2, N) int64 query ciphertexts, or (Q, D, N) c0 halves when seeds come with them."""
+    if not isinstance(enc, np.ndarray) or enc.dtype.str != "<i8" or enc.ndim not in (3, 4):
+        raise ValueError("must be an int64 array of 3 or 4 axes")
+    tail = enc.shape[2:]
+    if tail not in ((N,), (2, N)) or not 1 <= enc.shape[0] <= limits.max_queries:
+        raise ValueError(f"must be (queries <= {limits.max_queries}, dim, [2,] {N}); it is {enc.shape}")
+    if not 1 <= enc.shape[1] <= limits.max_dim or int(enc.min()) < 0:
+        raise ValueError(f"must hold non-negative residues of at most {limits.max_dim} dimensions")
+
+
+def _seeds(kwargs: dict[str, Any], _limits: Limits) -> None:
+    seeds, enc = kwargs.get("seeds"), kwargs["enc"]
+    if (seeds is None) != (enc.ndim == 4) or (seeds is not None and len(seeds) != len(enc)):
+        raise ValueError("must be given, one per query, exactly when enc has 3 axes")
+
+
+# method -> argument -> (check, required): one entry per `StoreHost` method, none left unchecked
+SCHEMAS: dict[str, dict[str, tuple[Check, bool]]] = {
     "info": {},
-    "setup": {"meta": (_obj, True)},
-    "append": {"rows": (_List(_tuple(_b64, _b64, _b64)), True)},
-    "delete": {"tags": (_List(_b64), True)},
-    "delete_doc": {"doc": (_b64, True)},
-    "fetch": {"tags": (_List(_b64, optional=True), False), "positions": (_List(_POS, optional=True), False)},
-    "pending": {},
-    "block_rows": {"block": (_BLOCK, True)},
-    "blocks": {},
-    "write_block": {"block": (_opt(_BLOCK), True), "placed": (_List(_tuple(_b64, _POS, _b64)), True)},
-    "drop_block": {"block": (_BLOCK, True), "released": (_List(_tuple(_b64, _b64)), True)},
-    "scan_plain": {
-        "queries": (_int(1, 1 << 20), True),
-        "levels": (_int(1, 64), True),
-        "radix_bits": (_int(1, 8), True),
+    "setup": {"meta": (_meta, True)},
+    "state": {},
+    "append": {"rows": (_list(_tuple(_TAG, _TAG, _bytes())), True), "state": (_STATE, True)},
+    "delete": {"tags": (_list(_TAG), True), "state": (_STATE, True)},
+    "fetch": {
+        "tags": (_opt(_list(_TAG)), False),
+        "positions": (_opt(_list(_POS)), False),
+        "docs": (_opt(_list(_TAG)), False),
     },
-    "scan_encrypted": {},
-    "manifest_put": {"tag": (_b64, True), "value": (_b64, True)},
+    "block_rows": {"block": (_BLOCK, True)},
+    "write_block": {
+        "block": (_BLOCK, True),
+        "data": (_block_data, True),
+        "placed": (_list(_tuple(_TAG, _TAG, _POS, _bytes())), True),
+        "state": (_STATE, True),
+    },
+    "drop_block": {
+        "block": (_BLOCK, True),
+        "released": (_list(_tuple(_TAG, _bytes())), True),
+        "state": (_STATE, True),
+    },
+    "scan_plain": {"query": (_plain_query, True)},
+    "scan_encrypted": {"enc": (_enc, True), "seeds": (_opt(_list(_bytes(SEED_BYTES, SEED_BYTES))), False)},
+    "manifest_put": {"tag": (_TAG, True), "value": (_bytes(), True)},
     "manifest_all": {},
-    "manifest_delete": {"tag": (_b64, True)},
+    "manifest_delete": {"tag": (_TAG, True)},
     "vacuum": {},
 }
-ARRAYS: dict[str, dict[str, tuple[str, int]]] = {  # method -> array name -> (dtype, ndim)
-    "write_block": {"data": ("<f8", 1)},
-    "scan_plain": {"weights": ("<f8", 2)},
-    "scan_encrypted": {"enc": ("<i8", 4)},
-}
+# method -> (argument named in the refusal, a check over all its arguments)
+JOINT: dict[str, tuple[str, Callable[[dict[str, Any], Limits], None]]] = {"scan_encrypted": ("seeds", _seeds)}
 
 
-def check_request(method: str, header: dict[str, Any], arrays: dict[str, np.ndarray], limits: Limits) -> None:
-    """Raise RequestError unless every known field of `method` has the right type and range."""
+class _Used(dict):  # type: ignore[type-arg]
+    """The request's arrays, noting which ones the arguments refer to."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        super().__init__(arrays)
+        self.used: set[str] = set()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        self.used.add(name)
+        return super().__getitem__(name)  # type: ignore[no-any-return]
+
+
+def check_request(
+    method: str, header: dict[str, Any], arrays: dict[str, np.ndarray], limits: Limits
+) -> dict[str, Any]:
+    """The decoded keyword arguments of `method`, or RequestError when any of them is refused."""
     schema = SCHEMAS.get(method)
     if schema is None:
-        return
+        raise RequestError(f"Unknown store method {method[:64]!r}.")
+    if set(header) - {"args"}:
+        raise RequestError(f"The {method} request carries fields other than 'args'.")
+    tracked = _Used(arrays)
+    try:
+        kwargs = decode(header.get("args", {}), tracked)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        why = f"{type(exc).__name__}: {str(exc)[:100]}"
+        raise RequestError(f"The arguments of the {method} request do not decode ({why}).") from None
+    if not isinstance(kwargs, dict):
+        raise RequestError(f"The arguments of the {method} request must be an object.")
+    if extra := set(arrays) - tracked.used:
+        raise RequestError(f"The {method} request carries arrays no argument uses: {sorted(extra)[:4]}.")
+    for name in kwargs:
+        if name not in schema:
+            raise RequestError(f"The {method} request has an unknown argument {name[:64]!r}.")
     for name, (check, required) in schema.items():
-        if name not in header:
+        if name not in kwargs:
             if required:
-                raise RequestError(f"Field {name!r} is missing from a {method} request.")
+                raise RequestError(f"Argument {name!r} is missing from the {method} request.")
             continue
-        run = check.bind(limits) if isinstance(check, _List) else check
         try:
-            run(header[name])
+            check(kwargs[name], limits)
         except ValueError as exc:
-            raise RequestError(f"Field {name!r} of a {method} request {exc}.") from None
-    expected = ARRAYS.get(method, {})
-    for name in arrays:
-        if name not in expected:
-            raise RequestError(f"A {method} request carries an unexpected array {name!r}.")
-    for name, (dtype, ndim) in expected.items():
-        arr = arrays.get(name)
-        if arr is None or arr.dtype.str != dtype or arr.ndim != ndim:
-            raise RequestError(f"Array {name!r} of a {method} request must be {dtype} with {ndim} axes.")
-    if method == "scan_plain":
-        _check_plain(header, arrays["weights"], limits)
-    elif method == "scan_encrypted":
-        _check_encrypted(arrays["enc"], limits)
+            raise RequestError(
+                f"Argument {name!r} of the {method} request {exc}.", _next_step(name)
+            ) from None
+    if method in JOINT:
+        name, joint = JOINT[method]
+        try:
+            joint(kwargs, limits)
+        except ValueError as exc:
+            raise RequestError(f"Argument {name!r} of the {method} request {exc}.") from None
+    return kwargs
 
 
-def _check_plain(header: dict[str, Any], weights: np.ndarray, limits: Limits) -> None:
-    columns = header["queries"] * header["levels"]
-    if header["queries"] > limits.max_queries or columns > limits.max_query_columns:
-        raise RequestError(
-            f"Too many queries in one scan ({header['queries']} queries, {columns} columns; the limit is "
-            f"{limits.max_queries} queries and {limits.max_query_columns} columns).",
-            "Send fewer sub-queries per search.",
-        )
-    if weights.shape[1] != columns or not 1 <= weights.shape[0] <= limits.max_dim:
-        raise RequestError(f"Query weights have shape {weights.shape}; expected (dim, {columns}).")
-    bound = 1 << (header["radix_bits"] - 1)
-    if weights.size and (np.any(weights != np.rint(weights)) or float(np.abs(weights).max()) > bound):
-        raise RequestError(f"Query weights must be integer digits in [-{bound}, {bound}].")
-
-
-def _check_encrypted(enc: np.ndarray, limits: Limits) -> None:
-    if not 1 <= enc.shape[0] <= limits.max_queries:
-        raise RequestError(
-            f"An encrypted scan carries {enc.shape[0]} queries; the limit is {limits.max_queries}.",
-            "Send fewer sub-queries per search.",
-        )
-    if enc.size and int(enc.min()) < 0:
-        raise RequestError("Encrypted query coefficients must be non-negative residues.")
+def _next_step(name: str) -> str:
+    if name in ("query", "enc"):
+        return "Send fewer sub-queries per search, or check that client and server versions match."
+    return "Check that client and server versions match."

@@ -1,8 +1,8 @@
 """`assistant store serve`: the untrusted store host over HTTP (stdlib server, one thread per request).
 
 It holds ciphertexts, HMAC tags and sealed blobs, never a key. Every request needs the bearer token
-(compared in constant time); bodies above `max_body` are refused before they are read; every header
-field is checked (`limits.py`) before the backend sees it. Optional TLS (stdlib ssl), a timeout per
+(compared in constant time); bodies above `max_body` are refused before they are read; every argument
+is decoded and checked (`limits.py`) before the host sees it. Optional TLS (stdlib ssl), a timeout per
 connection and a cap on open connections that unauthenticated ones cannot fill.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 from encrypted_store import wire
 from encrypted_store.backend import LocalHost
 from encrypted_store.errors import StoreError
-from encrypted_store.host import HOST_METHODS, StoreHost, decode, encode
+from encrypted_store.host import HOST_METHODS, StoreHost, encode
 from encrypted_store.limits import Limits, RequestError, check_request
 from encrypted_store.transport import Connections
 
@@ -31,20 +31,21 @@ DEFAULT_MAX_BODY = 256 * 1024 * 1024  # a few 25 MB blocks or encrypted queries 
 Reply = tuple[dict[str, Any], dict[str, np.ndarray]]
 
 
-def _dispatch(host: StoreHost) -> dict[str, Callable[[dict[str, Any], dict[str, np.ndarray]], Reply]]:
+def _dispatch(
+    host: StoreHost, limits: Limits
+) -> dict[str, Callable[[dict[str, Any], dict[str, np.ndarray]], Reply]]:
     """Method name -> handler(header, arrays) -> (header, arrays), for every `StoreHost` method.
 
-    Arguments travel as keyword arguments in the host's typed encoding; unknown or missing ones are a
-    TypeError (a 400). The host itself checks shapes and ranges against its own parameters.
+    Arguments travel as keyword arguments in the host's typed encoding; `limits.check_request`
+    decodes and checks them (a RequestError, answered 400) before the host sees them. The host itself
+    checks what only it knows (the store's dimension and prime).
     """
 
     def handler(name: str) -> Callable[[dict[str, Any], dict[str, np.ndarray]], Reply]:
         method = getattr(host, name)
 
         def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Reply:
-            kwargs = decode(header.get("args") or {}, arrays)
-            if not isinstance(kwargs, dict):
-                raise TypeError("arguments must be an object")
+            kwargs = check_request(name, header, arrays, limits)
             out: dict[str, np.ndarray] = {}
             try:
                 result = encode(method(**kwargs), out)
@@ -86,11 +87,11 @@ class StoreServer(ThreadingHTTPServer):
         limits: Limits | None = None,
     ):
         self.backend = LocalHost(db_path, threads, scan_device)
-        self.methods = _dispatch(self.backend)
+        self.limits = limits or Limits()
+        self.methods = _dispatch(self.backend, self.limits)
         self.token = token.encode()
         self.max_body = max_body
         self.conn_timeout = conn_timeout
-        self.limits = limits or Limits()
         self.connections = Connections(max(1, max_connections))
         super().__init__((host, port), _Handler)
         if tls is not None:  # the handshake runs in the connection's thread, under its timeout
@@ -189,7 +190,6 @@ class _Handler(BaseHTTPRequestHandler):
             return  # the client went away mid-body: nobody to answer
         try:
             header, arrays = wire.unpack(body)
-            check_request(name, header, arrays, self.server.limits)
             reply = wire.pack(*handler(header, arrays))
         except RequestError as exc:
             return self._error(400, exc.title, exc.next_step)

@@ -400,13 +400,21 @@ class EncryptedStore:
         """
         self._warnings = []
         state = self.state()
+        opened = 0
         for block in sorted(state.blocks):
             for row in self.host.block_rows(block):
-                if row.pos is not None and (rec := self._open(row, state.version_at(row.pos))) is not None:
+                version = state.version_at(row.pos) if row.pos is not None else None
+                if version is not None and (rec := self._open(row, version)) is not None:  # not decoys
+                    opened += 1
                     yield rec
         for row in self.host.fetch(tags=list(state.pending)):
             if row.pos is None and (rec := self._open(row, state.pending.get(row.tag))) is not None:
+                opened += 1
                 yield rec
+        if opened < state.count():
+            self._warnings.append(
+                f"{state.count() - opened} record(s) did not open or are missing on the host"
+            )
 
     def stats(self) -> dict[str, Any]:
         """Counts and sizes, from the client's verified state; nothing private."""

@@ -125,6 +125,9 @@ def decoy_tag(key: bytes, block: int, birth: int, i: int) -> tuple[bytes, bytes]
     return mac[:16], mac[16:]
 
 
+HIGH_WATER_AAD = b"store-high-water"  # the state file (`HighWater`), sealed whole under this AAD
+
+
 class HighWater:
     """The highest state counter this data dir has seen per store (sealed file; None: memory only)."""
 
@@ -136,7 +139,7 @@ class HighWater:
         if self.path is None or not self.path.exists():
             return {}
         try:
-            return dict(json.loads(self.ring.open(self.path.read_bytes(), b"store-high-water")))
+            return dict(json.loads(self.ring.open(self.path.read_bytes(), HIGH_WATER_AAD)))
         except (StoreError, ValueError):
             raise StoreError(
                 f"The store state file {self.path} is corrupt.",
@@ -163,7 +166,7 @@ class HighWater:
             tmp = self.path.with_suffix(".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(self.ring.seal(json.dumps(seen).encode(), b"store-high-water"))
+                fh.write(self.ring.seal(json.dumps(seen).encode(), HIGH_WATER_AAD))
             os.replace(tmp, self.path)
         finally:
             with contextlib.suppress(OSError):

@@ -176,7 +176,7 @@ def tampering_server(db_path: Path) -> Iterator[server.StoreServer]:
     srv = server.StoreServer(db_path, "127.0.0.1", 0, TOKEN)
     srv.backend.__class__ = TamperingHost
     srv.backend.attacks = set()
-    srv.methods = server._dispatch(srv.backend)
+    srv.methods = server._dispatch(srv.backend, srv.limits)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:

@@ -203,7 +203,7 @@ def test_store_requests_are_recorded_by_size_and_digest(
         "info",
         "append",
         "write_block",
-        "scan_plain",
+        "scan_encrypted",  # the default for a remote host
         "fetch",
     }
     assert all(e.body == "" and e.status == "sent" and e.note.startswith("HTTP 200") for e in store)

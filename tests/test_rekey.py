@@ -18,15 +18,17 @@ from assistant.conversations import Conversation, ConversationStore, Turn
 from assistant.errors import ConfigError, StoreError
 from assistant.ingest.manifest import DocKeys
 from assistant.pipeline.ledger import FILENAME, Ledger
-from assistant.rekey import STAGE, rekey
-from assistant.wiring import open_store
+from assistant.rekey import STAGE, VOCABULARY, rekey
+from assistant.wiring import STORE_STATE, open_store
 from encrypted_store import errors as se
 from encrypted_store import keys
 from encrypted_store.api import RecordIn
+from encrypted_store.verify import HighWater
+from tests.helpers import FAST_KDF, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 PW = "rekey pass"
+LETTER = "/home/alice/letters/okafor.txt"
+VOCAB_AAD = b"private-assistant/vocabulary/v1"  # assistant.privacy.vocabulary.AAD (that module's format)
 
 
 def vectors(n: int) -> np.ndarray:
@@ -39,7 +41,7 @@ def populate(settings: Settings) -> tuple[keys.Keyring, str]:
     ring = wiring.create_keys(settings, PW, kdf=FAST_KDF)
     st = open_store(settings, ring)
     docs = DocKeys(ring)
-    path = "/home/alice/letters/okafor.txt"
+    path = LETTER
     x = vectors(40)
     st.add([RecordIn(f"r{i}", f"letter {i}", v, docs(path), {"path": path}) for i, v in enumerate(x[:30])])
     st.flush()
@@ -51,6 +53,8 @@ def populate(settings: Settings) -> tuple[keys.Keyring, str]:
     conv = Conversation()
     conv.add(Turn(question="dose?", answer="50 mcg"))
     ConversationStore(settings.home / "conversations", ring).save(conv)
+    vocabulary = {"version": 1, "docs": {docs(path): [["Okafor", "NAME"]], "gone-doc": [["Ng", "NAME"]]}}
+    (settings.home / VOCABULARY.name).write_bytes(ring.seal(json.dumps(vocabulary).encode(), VOCAB_AAD))
     return ring, conv.id
 
 
@@ -60,10 +64,13 @@ def check_readable(settings: Settings, ring: keys.Keyring, conv_id: str) -> None
     assert st.count() == 40
     assert st.search(x[7], k=1)[0][0].record.id == "r7"
     assert st.search(x[33], k=1)[0][0].record.text == "pending 3"
-    path = "/home/alice/letters/okafor.txt"
-    assert st.manifest_get_all()[DocKeys(ring)(path)]["chunks"] == 30
+    assert st.manifest_get_all()[DocKeys(ring)(LETTER)]["chunks"] == 30
     assert st.last_warnings == []
+    # the client state file belongs to this store, under these keys: rollback checks go on
+    assert HighWater(ring, settings.home / STORE_STATE).get(st.store_id) == st.state().counter > 0
     st.close()
+    vocabulary = json.loads(ring.open((settings.home / VOCABULARY.name).read_bytes(), VOCAB_AAD))
+    assert vocabulary["docs"] == {DocKeys(ring)(LETTER): [["Okafor", "NAME"]], "gone-doc": [["Ng", "NAME"]]}
     assert [e.body for e in Ledger(settings.home, ring).entries()] == ["sanitized body"]
     assert ConversationStore(settings.home / "conversations", ring).load(conv_id).turns[0].answer == "50 mcg"
 
@@ -74,6 +81,7 @@ def test_rekey_re_encrypts_everything_under_new_keys() -> None:
     check_readable(settings, old, conv_id)  # control: the checks pass on the old keys first
     report = rekey(settings, PW)
     assert (report.records, report.manifest, report.ledger_entries, report.conversations) == (40, 1, 1, 1)
+    assert report.sealed_files == 1 and report.skipped == []
     new = wiring.unlock(settings, PW)
     assert new.master_key != old.master_key and new.ckks_secret != old.ckks_secret
     check_readable(settings, new, conv_id)
@@ -87,6 +95,19 @@ def test_rekey_re_encrypts_everything_under_new_keys() -> None:
     with pytest.raises(StoreError):
         ConversationStore(settings.home / "conversations", old).load(conv_id)
     assert not (settings.home / STAGE).exists()
+
+
+def test_rekey_without_an_embedded_store_reseals_the_state_file() -> None:
+    """A data dir that used a store server before: its state file stays readable (and checked)."""
+    settings = load_settings()
+    old = wiring.create_keys(settings, PW, kdf=FAST_KDF)
+    HighWater(old, settings.home / STORE_STATE).raise_to("a-remote-store", 7)
+    report = rekey(settings, PW)
+    assert report.sealed_files == 1 and report.records == 0 and not settings.store_path.exists()
+    new = wiring.unlock(settings, PW)
+    assert HighWater(new, settings.home / STORE_STATE).get("a-remote-store") == 7
+    with pytest.raises(se.StoreError, match="corrupt"):  # control: the old keys no longer open it
+        HighWater(old, settings.home / STORE_STATE).get("a-remote-store")
 
 
 def test_rekey_refuses_a_remote_store_and_a_broken_ledger() -> None:
@@ -110,17 +131,26 @@ from assistant.config import load_settings
 from assistant import rekey
 from encrypted_store import keys
 target, when = sys.argv[1], int(sys.argv[2])
+stage = os.path.join(os.environ["ASSISTANT_HOME"], ".rekey") + os.sep
 calls = [0]
-real = getattr(os, "replace") if target == "replace" else keys.write_keys
+real = os.replace if target != "write_keys" else keys.write_keys
 def dying(*args, **kwargs):
-    calls[0] += 1
-    if calls[0] == when:
+    src, dest = [os.path.abspath(str(a)) for a in args[:2]] if target != "write_keys" else ["", ""]
+    moved = src.startswith(stage) and not dest.startswith(stage)  # a staged file over its old copy
+    counted = {
+        "write_keys": True,
+        "stage": dest.startswith(stage),  # a file written while staging
+        "swap": moved,
+        "keys": moved and os.path.basename(dest) == "keys.json",
+    }[target]
+    calls[0] += counted
+    if counted and calls[0] == when:
         os._exit(9)  # as abrupt as a kill: no cleanup, no finally
     return real(*args, **kwargs)
-if target == "replace":
-    os.replace = dying
-else:
+if target == "write_keys":
     keys.write_keys = dying
+else:
+    os.replace = dying
 rekey.rekey(load_settings(), "rekey pass")
 """
 
@@ -131,15 +161,17 @@ def _killed(home: Path, target: str, when: int) -> int:
     return done.returncode
 
 
-# os.replace calls: 1-3 while staging (ledger head, conversation, key file), 4-8 in the swap
+# killed while staging (key file, or the n-th file written there), or during the swap (after the
+# n-th file moved over its old copy, or at the key file, which moves last)
 @pytest.mark.parametrize(
     ("target", "when", "ready"),
     [
         ("write_keys", 1, False),
-        ("replace", 2, False),
-        ("replace", 4, True),
-        ("replace", 6, True),
-        ("replace", 8, True),
+        ("stage", 1, False),
+        ("stage", 3, False),
+        ("swap", 1, True),
+        ("swap", 3, True),
+        ("keys", 1, True),
     ],
 )
 def test_a_kill_during_rekey_loses_nothing(target: str, when: int, ready: bool) -> None:

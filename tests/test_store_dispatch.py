@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import httpx
 
 from encrypted_store import server, wire
 from encrypted_store.host import HOST_METHODS, StoreHost
+from encrypted_store.limits import SCHEMAS
 
 B = {"$b": "AA=="}
 HOSTILE = [
@@ -29,6 +31,14 @@ HOSTILE = [
     ("state", {"args": {"x": 1}}),
     ("close", {}),
 ]
+
+
+def test_every_protocol_method_has_a_checked_argument_table() -> None:
+    """Nothing reaches the host unchecked: one schema per method, naming exactly its arguments."""
+    assert set(SCHEMAS) == set(HOST_METHODS)
+    for name in HOST_METHODS:
+        params = [p for p in inspect.signature(getattr(StoreHost, name)).parameters if p != "self"]
+        assert set(SCHEMAS[name]) == set(params), name
 
 
 def test_dispatch_is_the_protocol_and_bad_arguments_are_400(tmp_path: Path) -> None:

@@ -11,13 +11,11 @@ import struct
 import numpy as np
 
 from assistant.config import load_settings
-from encrypted_store import open_store
+from assistant.wiring import create_keys, open_store
 from encrypted_store.backend import LocalHost
 from encrypted_store.ckks import N
-from encrypted_store.keys import create_keys
 from encrypted_store.verify import FORMAT
-
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
+from tests.helpers import FAST_KDF
 
 
 def test_format_1_store_is_migrated_on_open() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings, load_settings
+from assistant.errors import translate
 from assistant.wiring import create_keys, open_store
 from encrypted_store.api import RecordIn
 from encrypted_store.ckks import CkksKit
@@ -62,7 +63,7 @@ def test_tampered_ciphertext_stops_the_search_and_compact_repairs(settings: Sett
     conn.close()
     with pytest.raises(HostIntegrityError, match="block 0 failed its integrity check") as exc:
         st.search(np.vstack([placed[3], pending[4]]), k=3)
-    assert "assistant store compact" in exc.value.next_step
+    assert "assistant store compact" in translate(exc.value).next_step  # the app's next step
     assert st.damaged_blocks() == {0}
     assert st.compact() == 1
     assert st.search(placed[3], k=1)[0][0].record.id == "a3" and st.last_warnings == []

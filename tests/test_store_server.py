@@ -18,6 +18,7 @@ from encrypted_store.api import RecordIn
 from encrypted_store.ckks import CkksKit
 from encrypted_store.client import HttpBackend
 from encrypted_store.errors import AuthError, StoreError
+from encrypted_store.host import PlainQuery, decode, encode
 from encrypted_store.keys import Keyring
 from tests.helpers import FAST_KDF
 
@@ -83,11 +84,12 @@ def test_search_through_the_server_and_nothing_private_reaches_it(
     st.add(recs)
     st.flush()
     st.manifest_put("/home/alice/medical/letter-3.txt", {"sha": "feedface"})
-    hits = st.search(x[:2], k=5)
+    st.plaintext_remote_queries = True  # as only tests may: the control below needs a visible query
+    hits = st.search(x[:2], k=5, encrypted_query=False)
     assert [row[0].record.id for row in hits] == ["r0", "r1"]
     exact = np.argsort(-(x[:2].astype(np.float64) @ x.T.astype(np.float64)), axis=1)[:, :5]
     assert [[h.record.id for h in row] for row in hits] == [[f"r{i}" for i in row] for row in exact]
-    assert st.search(x[2], k=1, encrypted_query=True)[0][0].record.id == "r2"
+    assert st.search(x[2], k=1)[0][0].record.id == "r2"  # the default for a remote host: encrypted
     assert st.get(["r9"])[0].text == recs[9].text and st.stats()["remote"] is True
     st.close()
     assert seen, "the spy saw no traffic"
@@ -112,17 +114,19 @@ def test_search_through_the_server_and_nothing_private_reaches_it(
 def _vectors_on_the_wire(messages: list[bytes], unpack) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Every vector a wire message carries in the plaintext-query encoding, decoded and normalized.
 
-    `weights` (D, Q*L) holds balanced base-2^r digits, least significant first (scan.plain_query):
-    the quantized query is sum_l digit_l * 2^(r*l).
+    A scan_plain request's `query` argument is a PlainQuery whose weights (D, Q*L) hold balanced
+    base-2^r digits, least significant first (scan.plain_query): the quantized query is
+    sum_l digit_l * 2^(r*l).
     """
     out = []
     for blob in messages:
         header, arrays = unpack(blob)
-        w = arrays.get("weights")
-        if w is None:
+        args = decode(header.get("args") or {}, arrays)
+        query = args.get("query") if isinstance(args, dict) else None
+        if not isinstance(query, PlainQuery):
             continue
-        q, levels, r = int(header["queries"]), int(header["levels"]), int(header["radix_bits"])
-        digits = w.reshape(w.shape[0], q, levels)
+        q, levels, r = query.queries, query.levels, query.radix_bits
+        digits = query.weights.reshape(query.weights.shape[0], q, levels)
         values = (digits * (2.0 ** (r * np.arange(levels)))).sum(axis=2).T  # (Q, D)
         out.append(values / np.linalg.norm(values, axis=1, keepdims=True))
     return np.concatenate(out) if out else np.zeros((0, 384))
@@ -133,12 +137,9 @@ def test_the_wire_decoder_finds_a_vector_it_carries() -> None:
     from encrypted_store import scan
 
     x = unit_rows(3, 5)
-    query = scan.plain_query(x[:2], 18)
-    message = wire.pack(
-        {"queries": query.queries, "levels": query.levels, "radix_bits": query.radix_bits},
-        {"weights": query.weights},
-    )
-    sent = _vectors_on_the_wire([message, wire.pack({"other": 1})], wire.unpack)
+    arrays: dict[str, np.ndarray] = {}
+    message = wire.pack({"args": encode({"query": scan.plain_query(x[:2], 18)}, arrays)}, arrays)
+    sent = _vectors_on_the_wire([message, wire.pack({"args": {"other": 1}})], wire.unpack)
     assert (sent @ x.T).max(axis=0).round(3).tolist()[:2] == [1.0, 1.0]
     assert (sent @ x.T).max(axis=0)[2] < 0.5
 

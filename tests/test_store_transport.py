@@ -3,6 +3,7 @@ timeouts, every header field checked (400 with a reason), query and reply caps."
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime
 import ipaddress
@@ -262,69 +263,125 @@ def raw(header: object, arrays: dict[str, np.ndarray] | None = None) -> bytes:
     )
 
 
-def _plain(queries: int, levels: int, radix: int, weights: np.ndarray) -> bytes:
-    return raw({"queries": queries, "levels": levels, "radix_bits": radix}, {"weights": weights})
+def framed(head: bytes, tail: bytes = b"") -> bytes:
+    """A message from a header written by hand (JSON that json.dumps would not write)."""
+    return struct.pack("<I", len(head)) + head + tail
 
 
+def call(args: object, arrays: dict[str, np.ndarray] | None = None) -> bytes:
+    """A request in the protocol's encoding: keyword arguments under "args" (see `host.encode`)."""
+    return raw({"args": args}, arrays)
+
+
+def b(data: bytes) -> dict[str, str]:
+    return {"$b": base64.b64encode(data).decode()}
+
+
+def _plain(queries: object, levels: object, radix: object, weights: np.ndarray) -> bytes:
+    query = {"weights": {"$a": "w"}, "queries": queries, "levels": levels, "radix_bits": radix}
+    return call({"query": {"$PlainQuery": query}}, {"w": weights})
+
+
+def _enc(enc: np.ndarray, seeds: object = None) -> bytes:
+    return call({"enc": {"$a": "e"}, "seeds": seeds}, {"e": enc})
+
+
+T, ST = b(bytes(16)), [1, b(b"sealed")]  # a tag; a well-formed (stale) client state
 ok_weights = np.zeros((384, 7))
 BAD = {
     "json string as header": ("info", raw("just a string")),
     "json list as header": ("info", raw([1, 2])),
-    "block 2**70": ("block_rows", raw({"block": 2**70})),
-    "block -1": ("block_rows", raw({"block": -1})),
-    "block as string": ("block_rows", raw({"block": "7"})),
-    "block as float": ("block_rows", raw({"block": 1.5})),
-    "block as bool": ("block_rows", raw({"block": True})),
-    "block missing": ("block_rows", raw({})),
+    "args as a string": ("info", call("x")),
+    "a field besides args": ("info", raw({"args": {}, "x": 1})),
+    "unknown argument": ("block_rows", call({"block": 0, "bogus": 1})),
+    "block 2**70": ("block_rows", call({"block": 2**70})),
+    "block 2**40": ("block_rows", call({"block": 2**40})),
+    "block -1": ("block_rows", call({"block": -1})),
+    "block as string": ("block_rows", call({"block": "7"})),
+    "block as float": ("block_rows", call({"block": 1.5})),
+    "block as bool": ("block_rows", call({"block": True})),
+    "block missing": ("block_rows", call({})),
     "NaN weights": ("scan_plain", _plain(1, 7, 3, np.full((384, 7), np.nan))),
-    "NaN in header": ("scan_plain", b"\x1d\x00\x00\x00" + b'{"queries": NaN, "levels": 7}'),
-    "huge float in header": ("info", raw({"x": 1}).replace(b'"x": 1', b'"x": 1e999')),
+    "NaN in header": ("scan_plain", framed(b'{"args": {"x": NaN}}')),
+    "huge float in header": ("info", framed(b'{"args": {}, "x": 1e999}')),
     "negative radix": ("scan_plain", _plain(1, 7, -3, ok_weights)),
     "radix 0": ("scan_plain", _plain(1, 7, 0, ok_weights)),
+    "radix 9": ("scan_plain", _plain(1, 7, 9, ok_weights)),
     "fractional digits": ("scan_plain", _plain(1, 7, 3, np.full((384, 7), 0.5))),
     "digits beyond the radix": ("scan_plain", _plain(1, 7, 3, np.full((384, 7), 100.0))),
     "weights as int64": ("scan_plain", _plain(1, 7, 3, np.zeros((384, 7), dtype=np.int64))),
     "weights 3-d": ("scan_plain", _plain(1, 7, 3, np.zeros((384, 7, 1)))),
     "weights wrong width": ("scan_plain", _plain(1, 7, 3, np.zeros((384, 6)))),
     "weights wrong dim": ("scan_plain", _plain(1, 7, 3, np.zeros((100, 7)))),
-    "weights missing": ("scan_plain", raw({"queries": 1, "levels": 7, "radix_bits": 3})),
+    "weights beyond max_dim": ("scan_plain", _plain(1, 7, 3, np.zeros((4097, 7)))),
+    "weights missing": ("scan_plain", call({"query": {"$PlainQuery": {"queries": 1, "levels": 7}}})),
+    "query not a PlainQuery": ("scan_plain", call({"query": {"queries": 1}})),
     "3000 query columns": ("scan_plain", _plain(3000, 1, 3, np.zeros((384, 3000)))),
     "3000 queries x 7 levels": ("scan_plain", _plain(3000, 7, 3, np.zeros((384, 1)))),
-    "encrypted query as float": ("scan_encrypted", raw({}, {"enc": np.zeros((1, 384, 2, 4096))})),
-    "encrypted query negative": (
+    "540 query columns": ("scan_plain", _plain(60, 9, 3, np.zeros((384, 540)))),
+    "encrypted query as float": ("scan_encrypted", _enc(np.zeros((1, 384, 2, 4096)))),
+    "encrypted query negative": ("scan_encrypted", _enc(np.full((1, 384, 2, 4096), -1, dtype=np.int64))),
+    "encrypted query 100 queries": ("scan_encrypted", _enc(np.zeros((100, 1, 2, 4096), dtype=np.int64))),
+    "encrypted query wrong ring size": ("scan_encrypted", _enc(np.zeros((1, 384, 2, 8), dtype=np.int64))),
+    "c0 halves without seeds": ("scan_encrypted", _enc(np.zeros((1, 384, 4096), dtype=np.int64))),
+    "seeds of 31 bytes": ("scan_encrypted", _enc(np.zeros((1, 384, 4096), dtype=np.int64), [b(bytes(31))])),
+    "two seeds for one query": (
         "scan_encrypted",
-        raw({}, {"enc": np.full((1, 384, 2, 4096), -1, dtype=np.int64)}),
+        _enc(np.zeros((1, 384, 4096), dtype=np.int64), [b(bytes(32))] * 2),
     ),
-    "encrypted query 100 queries": (
+    "seeds with both halves": (
         "scan_encrypted",
-        raw({}, {"enc": np.zeros((100, 1, 2, 1), dtype=np.int64)}),
+        _enc(np.zeros((1, 384, 2, 4096), dtype=np.int64), [b(bytes(32))]),
     ),
-    "extra array": ("info", raw({}, {"x": np.zeros(3)})),
-    "tags not a list": ("delete", raw({"tags": "AAAA"})),
-    "tag not base64": ("delete", raw({"tags": ["not base64!"]})),
-    "rows of two": ("append", raw({"rows": [["AAAA", "AAAA"]]})),
-    "positions as strings": ("fetch", raw({"positions": ["1"]})),
-    "position 2**70": ("fetch", raw({"positions": [2**70]})),
+    "array no argument uses": ("info", call({}, {"x": np.zeros(3)})),
+    "array that is not there": ("scan_encrypted", call({"enc": {"$a": "missing"}})),
+    "tags not a list": ("delete", call({"tags": T, "state": ST})),
+    "tag as a plain string": ("delete", call({"tags": ["AAAA"], "state": ST})),
+    "tag not base64": ("delete", call({"tags": [{"$b": "not base64!"}], "state": ST})),
+    "tag of 65 bytes": ("delete", call({"tags": [b(bytes(65))], "state": ST})),
+    "tags over max_items": ("delete", call({"tags": [T] * 100_001, "state": ST})),
+    "state missing": ("delete", call({"tags": [T]})),
+    "state counter as string": ("delete", call({"tags": [T], "state": ["1", T]})),
+    "state blob not bytes": ("delete", call({"tags": [T], "state": [1, "AAAA"]})),
+    "rows of two": ("append", call({"rows": [[T, T]], "state": ST})),
+    "positions as strings": ("fetch", call({"positions": ["1"]})),
+    "position 2**70": ("fetch", call({"positions": [2**70]})),
+    "position 2**40": ("fetch", call({"positions": [2**40]})),
     "placed outside block": (
         "write_block",
-        raw({"block": 0, "placed": [["AAAA", 99999, "AAAA"]]}, {"data": np.zeros(4096 * 2 * 384)}),
+        call(
+            {"block": 0, "data": {"$a": "d"}, "placed": [[T, T, 99999, T]], "state": ST},
+            {"d": np.zeros(4096 * 2 * 384)},
+        ),
     ),
-    "block data wrong size": ("write_block", raw({"block": 0, "placed": []}, {"data": np.zeros(5)})),
-    "meta not an object": ("setup", raw({"meta": [1]})),
-    "array shape negative": ("info", raw({}).replace(b'"arrays": []', b'"arrays": [["a", "<f8", [-1]]]')),
+    "block data wrong size": (
+        "write_block",
+        call({"block": 0, "data": {"$a": "d"}, "placed": [], "state": ST}, {"d": np.zeros(5)}),
+    ),
+    "block data as bytes": ("write_block", call({"block": 0, "data": T, "placed": [], "state": ST})),
+    "meta not an object": ("setup", call({"meta": [1]})),
+    "meta holding bytes": ("setup", call({"meta": {"x": T}})),
+    "meta dim as string": ("setup", call({"meta": {"dim": "384"}})),
+    "array shape negative": ("info", framed(b'{"arrays": [["a", "<f8", [-1]]]}', bytes(8))),
     "array shape overflow": (
         "info",
-        raw({}).replace(b'"arrays": []', b'"arrays": [["a", "<f8", [4294967296, 4294967296]]]'),
+        framed(b'{"arrays": [["a", "<f8", [4294967296, 4294967296]]]}', bytes(8)),
     ),
-    "object dtype": ("info", raw({}).replace(b'"arrays": []', b'"arrays": [["a", "|O", [1]]]')),
+    "object dtype": ("info", framed(b'{"arrays": [["a", "|O", [1]]]}', bytes(8))),
     "header length past the end": ("info", b"\xff\xff\x00\x00{}"),
-    "deep nesting": ("info", raw({}).replace(b"{", b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b", ", 1)),
+    "deep nesting": ("info", framed(b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}")),
+    "deep argument nesting": ("fetch", call({"tags": [[[[[[T]]]]]]})),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_header_is_a_400_with_a_reason(running: tuple[str, server.StoreServer], case: str) -> None:
+def test_bad_header_is_a_400_with_a_reason(
+    running: tuple[str, server.StoreServer], ring: Keyring, case: str
+) -> None:
     url, _srv = running
+    host = HttpBackend(url, TOKEN)  # a store with parameters: the host's own checks give their reason
+    host.setup({"dim": 384, "ckks": {"prime": ring.ckks_params["prime"]}})
+    host.close()
     method, body = BAD[case]
     resp = httpx.post(f"{url}/v1/{method}", content=body, headers=AUTH, timeout=30)
     assert resp.status_code == 400, (case, resp.status_code, resp.text[:200])
@@ -345,14 +402,19 @@ def test_a_valid_scan_passes_the_checks(tmp_path: Path, ring: Keyring) -> None:
         st.add([RecordIn(f"r{i}", "t", v, "d") for i, v in enumerate(x)])
         st.flush()
         query = scan.plain_query(x[:2], ring.ckks_params["query_bits"])
-        res = st.backend.scan_plain(query, 384, st.kit.prime)
+        res = st.host.scan_plain(query)
         assert res.cts.shape == (1, 2, 2, 4096)
         # 40 queries: within the query cap, but the reply (40 x 64 KiB) is above this server's 2 MiB
         with pytest.raises(StoreError, match="reply would be too large"):
-            st.backend.scan_plain(
-                scan.plain_query(unit_rows(40, 2), ring.ckks_params["query_bits"]), 384, st.kit.prime
-            )
+            st.host.scan_plain(scan.plain_query(unit_rows(40, 2), ring.ckks_params["query_bits"]))
         assert st.search(x[3], k=1)[0][0].record.id == "r3"
+        # the raw requests the table above mutates pass the checks when left well-formed
+        for method, body in (
+            ("scan_plain", _plain(1, 7, 3, ok_weights)),
+            ("scan_encrypted", _enc(np.zeros((1, 384, 4096), dtype=np.int64), [b(bytes(32))])),
+            ("fetch", call({"positions": [1], "tags": [T], "docs": None})),
+        ):
+            assert httpx.post(f"{url}/v1/{method}", content=body, headers=AUTH).status_code == 200, method
         st.close()
     finally:
         stop(srv)

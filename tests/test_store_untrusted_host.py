@@ -11,16 +11,15 @@ import numpy as np
 import pytest
 
 from assistant.config import load_settings
-from assistant.errors import InputError
-from encrypted_store import open_store
+from assistant.wiring import create_keys, open_store
 from encrypted_store.api import RecordIn
 from encrypted_store.client import HttpHost
-from encrypted_store.keys import Keyring, create_keys
+from encrypted_store.errors import InputError
+from encrypted_store.keys import Keyring
 from encrypted_store.store import EncryptedStore
 from encrypted_store.verify import HostIntegrityError, RollbackError
+from tests.helpers import FAST_KDF
 from tests.store_proxy import TOKEN, RecordingProxy, best_cosine, recording_proxy, tampering_server
-
-FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 
 
 def unit_rows(n: int, seed: int) -> np.ndarray:
@@ -121,7 +120,7 @@ def test_the_issues_attack_gets_an_error_and_no_fetch(
         proxy.log.clear()
         with pytest.raises(HostIntegrityError) as exc:
             st.search(X[3], k=3)
-        assert exc.value.next_step
+        assert exc.value.hint
         assert proxy.calls("fetch") == [], attacks  # nothing key-dependent reached the host
     host.attacks = set()  # type: ignore[attr-defined]
     assert st.search(X[3], k=1)[0][0].record.id == "r3" and st.last_warnings == []
@@ -203,7 +202,7 @@ def test_an_old_copy_of_the_embedded_store_is_refused(ring: Keyring) -> None:
     st = open_store(settings, ring)
     with pytest.raises(RollbackError, match="older than state") as exc:
         st.search(X[2], k=1)
-    assert "store-state.sealed" in exc.value.next_step
+    assert "store-state.sealed" in exc.value.hint
     st.host.close()
     (settings.home / "store-state.sealed").unlink()  # the user restored that backup on purpose
     st = open_store(settings, ring)
