@@ -211,3 +211,10 @@ def test_init_rekey_command() -> None:
     out = json.loads(done.stdout)
     assert out["status"] == "rekeyed" and out["records"] == 40 and out["skipped"] == []
     check_readable(settings, wiring.unlock(settings, PW), conv_id)
+
+
+def test_the_vocabulary_entry_names_the_vocabulary_file() -> None:
+    from assistant.privacy import vocabulary
+    from assistant.rekey import VOCABULARY
+
+    assert (VOCABULARY.name, VOCABULARY.aad) == (vocabulary.FILENAME, vocabulary.AAD)
