@@ -45,9 +45,11 @@ def _app(settings: Settings, fake_model: Any) -> AssistantApp:
 
 
 async def _submit(pilot: Any, chat: ChatScreen, question: str) -> None:
+    """Ask `question`; returns once the turn started (or, on a fast turn, already ended)."""
+    before = len(chat.conversation.turns)
     await type_text(pilot, question)
     await chat.query_one(PromptInput).action_submit()
-    await wait_until(pilot, lambda: chat.busy)
+    await wait_until(pilot, lambda: chat.busy or len(chat.conversation.turns) > before)
 
 
 def test_confirm_edit_send_and_the_exact_body(
