@@ -51,6 +51,9 @@ def unlock(settings: Settings, passphrase: str | Callable[[], str], *, create: b
 
 
 def _import_embedding_stack() -> None:
+    from assistant.embedding import quiet_offline_environment
+
+    quiet_offline_environment()
     import sentence_transformers  # noqa: F401  (seconds of imports; the model loads on first use)
 
 

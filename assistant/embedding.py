@@ -24,6 +24,14 @@ ENV_MODEL = "ASSISTANT_EMBED_MODEL"
 WEIGHT_SUFFIXES = {".safetensors", ".bin", ".onnx", ".pt", ".h5", ".msgpack", ".ot"}
 
 
+def quiet_offline_environment() -> None:
+    """Set before torch/transformers load: never reach for a model hub, no progress bars on stderr."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no "Loading weights" bar on stderr
+
+
 def resolve_device(device: str = "auto") -> str:
     """ "auto" -> "cuda" when torch sees a CUDA GPU, else "cpu"; other values are kept."""
     if device != "auto":
@@ -108,10 +116,7 @@ class Embedder:
                     "Point ASSISTANT_EMBED_MODEL at a sentence-transformers model folder, or unset it "
                     "to use the bundled all-MiniLM-L6-v2.",
                 )
-            os.environ["HF_HUB_OFFLINE"] = "1"  # never reach for a model hub
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no "Loading weights" bar on stderr
+            quiet_offline_environment()
             import torch
             from sentence_transformers import SentenceTransformer
 

@@ -127,6 +127,9 @@ def sentence_scores(query: str, records: Sequence[Any]) -> list[list[float]]:
     ]
 
 
+SHORT_RECORD = 48  # tokens: a record this short is kept whole when any of it is chosen
+
+
 def compact_context(
     query: str,
     records: Sequence[Any],
@@ -139,7 +142,9 @@ def compact_context(
     `records` need `.text` and `.meta`, best first. Sentences are taken by score (the neighbours of a
     record's best sentence get a share of its score, so a fact keeps its subject), then the first
     sentence of records with no matching term (the dense search found them). A sentence that does
-    not fit is skipped, never cut; a record with no sentence inside the budget is left out.
+    not fit is skipped, never cut; a record with no sentence inside the budget is left out. A chosen
+    record of at most `SHORT_RECORD` tokens is then completed while the budget allows (its "When:"
+    line matters as much as its matching title).
     """
     split = [split_sentences(r.text) for r in records]
     scores = sentence_scores(query, records)
@@ -168,6 +173,12 @@ def compact_context(
             continue
         chosen.setdefault(r, set()).add(s)
         used += cost
+    for r in sorted(chosen):  # a short record (an event, a note line) is cheap: its other lines too
+        rest = [s for s in range(len(split[r])) if s not in chosen[r]]
+        cost = sum(count_tokens(split[r][s]) + 1 for s in rest)
+        if rest and count_tokens(records[r].text) <= SHORT_RECORD and used + cost <= budget:
+            chosen[r].update(rest)
+            used += cost
     return [
         Passage(r + 1, record_header(records[r].meta), tuple(split[r][s] for s in sorted(chosen[r])))
         for r in range(len(records))

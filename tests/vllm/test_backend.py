@@ -88,4 +88,4 @@ def test_bad_eviction_settings_are_clear_errors(budget: int, policy: str, messag
 
     with pytest.raises(ConfigError, match=message) as err:
         eviction_kwargs(budget, policy, 32)
-    assert err.value.next_step
+    assert err.value.hint  # library errors carry a hint; the app adds its next step
