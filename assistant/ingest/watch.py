@@ -147,16 +147,8 @@ def watch_paths(
                 f"Cannot watch {', '.join(roots)}: {exc}",
                 "On Linux, raise the limit: sudo sysctl fs.inotify.max_user_watches=524288",
             ) from None
-        first = index_paths(
-            roots,
-            store,
-            embedder,
-            keyring,
-            options=options,
-            progress=progress,
-            cancel=stop,
-            vocabulary=vocabulary,
-        )
+        same = {"options": options, "progress": progress, "cancel": stop, "vocabulary": vocabulary}
+        first = index_paths(roots, store, embedder, keyring, **same)
         manifest.mark_synced(store, roots, watching=True)
         if on_start is not None:
             on_start(first)
@@ -164,17 +156,7 @@ def watch_paths(
             if not changes:
                 continue
             changed = [_as_seen(path, aliases) for _change, path in changes]
-            summary = apply_changes(
-                changed,
-                roots,
-                store,
-                embedder,
-                keyring,
-                options=options,
-                progress=progress,
-                cancel=stop,
-                vocabulary=vocabulary,
-            )
+            summary = apply_changes(changed, roots, store, embedder, keyring, **same)
             manifest.mark_synced(store, roots, watching=True)
             batches += 1
             s = summary
