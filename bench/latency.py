@@ -103,13 +103,12 @@ def one_turn(session: Any, question: str, rec: dict[str, Any], t0: float) -> dic
 
 
 def setup(home: Path) -> Any:
-    from assistant.embedding import Embedder
-    from encrypted_store import keys, open_store
+    from assistant import wiring
 
     settings = Settings(home=home)
-    ring = keys.create_keys(settings, PASS, kdf=FAST_KDF)
-    embedder = Embedder.from_settings(settings)
-    store = open_store(settings, ring)
+    ring = wiring.create_keys(settings, PASS, kdf=FAST_KDF)
+    embedder = wiring.embedder(settings)
+    store = wiring.open_store(settings, ring)
     index_records(store, embedder, load_records())
     return ring, embedder, store
 
@@ -155,8 +154,8 @@ def context_section(store: Any, embedder: Any, model: Any, questions: list[dict]
 
 def warm_section(ring: Any, embedder: Any, store: Any, home: Path, questions: list[dict]) -> dict:
     from assistant.pipeline.session import AssistantSession
+    from assistant.wiring import load_model
     from models.base import GREEDY, SamplingParams
-    from models.registry import load_model
 
     rec: dict[str, Any] = {}
     record_stream_stats(rec)
@@ -231,7 +230,7 @@ def cold_one(variant: str, question: str, spawn: float) -> dict:
     settings = Settings(**VARIANTS[variant])  # type: ignore[arg-type]
     params = SamplingParams(**{**GREEDY.__dict__, "max_tokens": MAX_TOKENS})
     if variant == "before":
-        from models.registry import load_model
+        from assistant.wiring import load_model
 
         model = load_model(settings)
         session = AssistantSession(settings, keyring=open_keyring(settings), model=model, params=params)
@@ -289,7 +288,7 @@ def main() -> None:
     if args.cold_one:
         print(json.dumps(cold_one(args.cold_one[0], args.cold_one[1], args.spawn)))
         return
-    from models.registry import load_model
+    from assistant.wiring import load_model
 
     home = Path(tempfile.mkdtemp(prefix="latency-bench-"))
     ring, embedder, store = setup(home)

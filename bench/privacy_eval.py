@@ -140,16 +140,15 @@ def recall(vocabularies: dict[str, PhraseIndex], k: int) -> dict:
     from index_corpus import index_records, load_records
     from scoring import recall_at_k
 
+    from assistant import wiring
     from assistant.config import Settings
-    from assistant.embedding import Embedder
     from assistant.pipeline.retrieval import retrieve
-    from encrypted_store import keys, open_store
 
     home = Path(tempfile.mkdtemp(prefix="privacy-eval-"))
     settings = Settings(home=home)
     kdf = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
-    store = open_store(settings, keys.create_keys(settings, "bench passphrase", kdf=kdf))
-    embedder = Embedder.from_settings(settings)
+    store = wiring.open_store(settings, wiring.create_keys(settings, "bench passphrase", kdf=kdf))
+    embedder = wiring.embedder(settings)
     index_records(store, embedder, load_records())
 
     def hit(queries: list[str], gold: list[str]) -> float:

@@ -75,11 +75,11 @@ class CachedEmbedder:
 
 
 def new_store(tmp: Path) -> tuple[Any, Any]:
-    from encrypted_store import keys, open_store
+    from assistant import wiring
 
     settings = Settings(home=tmp)
-    ring = keys.create_keys(settings, "bench passphrase", kdf=FAST_KDF)
-    return open_store(settings, ring), ring
+    ring = wiring.create_keys(settings, "bench passphrase", kdf=FAST_KDF)
+    return wiring.open_store(settings, ring), ring
 
 
 def corpus_set(embedder: Any, tmp: Path) -> dict[str, Any]:

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 from encrypted_search import FAST_KDF, build, dataset
 
+from assistant import wiring
 from assistant.config import Settings
 from assistant.pipeline.fusion import FusionParams
 from assistant.pipeline.retrieval import retrieve
-from encrypted_store import keys, lexical, open_store
+from encrypted_store import lexical
 
 VOCAB, TOKENS, PER_DOC = 50_000, 80, 10
 
@@ -46,8 +47,8 @@ def scale_section(n: int, runs: int = 7, dim: int = 384) -> dict[str, Any]:
     x, qv = dataset(n, dim, 3 * runs)
     with tempfile.TemporaryDirectory(prefix="retrieval-scale-") as tmp:
         settings = Settings(home=Path(tmp))
-        ring = keys.create_keys(settings, "bench passphrase", kdf=FAST_KDF)
-        store = open_store(settings, ring, dim)
+        ring = wiring.create_keys(settings, "bench passphrase", kdf=FAST_KDF)
+        store = wiring.open_store(settings, ring, dim)
         t0 = time.perf_counter()
         build(store, x)
         build_s = time.perf_counter() - t0

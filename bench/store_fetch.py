@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from assistant.config import load_settings
-from encrypted_store import open_store, server
+from assistant.wiring import create_keys, open_store
+from encrypted_store import server
 from encrypted_store.api import RecordIn
 from encrypted_store.client import HttpBackend
-from encrypted_store.keys import create_keys
 from encrypted_store.store import EncryptedStore
 
 FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
