@@ -91,9 +91,19 @@ def chunk_stats(record_id: str, text: str) -> list[Any]:
     return [record_id, len(tokens), dict(Counter(tokens))]
 
 
-def doc_value(chunks: Iterable[tuple[str, str]]) -> list[list[Any]]:
-    """The LEX_KEY value for one document from its (record id, text) chunks."""
-    return [chunk_stats(rid, text) for rid, text in chunks]
+def doc_value(chunks: Iterable[tuple[str, ...]]) -> list[list[Any]]:
+    """The LEX_KEY value for one document from its (record id, text[, unit]) chunks.
+
+    `unit` names the item a chunk belongs to in a file of independent items (an event of a calendar,
+    a message of a mailbox): BM25 ranks such items on their own instead of the whole file.
+    """
+    out = []
+    for rid, text, *unit in chunks:
+        stats = chunk_stats(rid, text)
+        if unit and unit[0]:
+            stats.append(unit[0])
+        out.append(stats)
+    return out
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ class LexicalIndex:
 
     Documents are ranked as a whole, like BM25 over the files (a date or a name in one chunk still
     counts for the fact in the next); each ranked document is represented by its best-scoring chunk.
+    A file of independent items (chunks carrying a unit name: events, messages) is ranked item by
+    item, so one event is not drowned in a long calendar.
     """
 
     def __init__(self, docs: dict[str, list[list[Any]]]) -> None:
@@ -144,14 +156,18 @@ class LexicalIndex:
         tfs: list[int] = []
         doc_starts = [0]
         for doc, chunks in docs.items():
-            for rid, length, counts in chunks:
-                chunk_of.extend([len(ids)] * len(counts))
-                ids.append(str(rid))
-                owners.append(doc)
-                lengths.append(int(length))
-                term_ids.extend(vocab.setdefault(t, len(vocab)) for t in counts)
-                tfs.extend(counts.values())
-            doc_starts.append(len(ids))
+            units: dict[str, list[list[Any]]] = {}  # the file's items (one unit for a plain document)
+            for chunk in chunks:
+                units.setdefault(str(chunk[3]) if len(chunk) > 3 else "", []).append(chunk)
+            for unit_chunks in units.values():
+                for rid, length, counts, *_unit in unit_chunks:
+                    chunk_of.extend([len(ids)] * len(counts))
+                    ids.append(str(rid))
+                    owners.append(doc)
+                    lengths.append(int(length))
+                    term_ids.extend(vocab.setdefault(t, len(vocab)) for t in counts)
+                    tfs.extend(counts.values())
+                doc_starts.append(len(ids))
         self.ids, self.docs, self._vocab = ids, owners, vocab
         self._doc_starts = np.asarray(doc_starts, dtype=np.int64)
         terms = np.asarray(term_ids, dtype=np.int64)
@@ -159,9 +175,9 @@ class LexicalIndex:
         tf = np.asarray(tfs, dtype=np.float32)
         chunk_len = np.asarray(lengths, dtype=np.float32)
         self._chunk = _Postings(chunk, terms, tf, chunk_len, len(vocab))
-        # the same counts summed per (document, term)
-        doc_of_chunk = np.repeat(np.arange(len(docs)), np.diff(self._doc_starts))
-        n_docs = len(docs)
+        # the same counts summed per (document or item, term)
+        n_docs = len(doc_starts) - 1
+        doc_of_chunk = np.repeat(np.arange(n_docs), np.diff(self._doc_starts))
         key = doc_of_chunk[chunk] * max(len(vocab), 1) + terms
         uniq, inverse = np.unique(key, return_inverse=True)
         doc_tf = np.bincount(inverse, weights=tf).astype(np.float32)

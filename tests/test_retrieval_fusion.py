@@ -93,6 +93,21 @@ def test_documents_rank_as_a_whole_and_show_their_best_chunk() -> None:
     assert [(h.doc, h.id) for h in hits] == [("june", "june.1"), ("may", "may.0")]
 
 
+def test_items_of_a_collection_rank_on_their_own() -> None:
+    """A calendar is many events: one event must not be drowned by the whole file's length."""
+    events = [f"Event: meeting {i} about budget planning and quarterly figures" for i in range(30)]
+    calendar = [chunk_stats(f"cal.{i}", text) for i, text in enumerate(events)]
+    calendar.append(chunk_stats("cal.dentist", "Event: Dentist filling with Dr Nasser"))
+    letter = [chunk_stats("letter.0", "Your dentist asked us to book a recall. Please call reception.")]
+    as_one_file = LexicalIndex({"cal": calendar, "letter": letter})
+    (hits,) = as_one_file.search(["next dentist appointment"], 2)
+    assert hits[0].doc == "letter"  # control: the long file loses on length alone
+    itemised = LexicalIndex({"cal": [[*c, f"event {i}"] for i, c in enumerate(calendar)], "letter": letter})
+    (hits,) = itemised.search(["next dentist appointment"], 2)
+    assert (hits[0].doc, hits[0].id) == ("cal", "cal.dentist")
+    assert len(itemised) == len(calendar) + 1  # every chunk still indexed once
+
+
 def test_the_session_searches_hybrid_by_default_and_dense_when_asked(tmp_path) -> None:  # noqa: ANN001
     from assistant.config import Settings
     from assistant.pipeline.session import AssistantSession

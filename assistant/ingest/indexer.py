@@ -266,7 +266,8 @@ class _Run:
         for item in self.batch:
             # the chunks' term counts ride in the sealed manifest value: replaced and dropped with it
             lex = lexical.doc_value(
-                (record_id(item.entry.doc, item.entry.sha256, c.index), c.text) for c in item.chunks
+                (record_id(item.entry.doc, item.entry.sha256, c.index), c.text, _lexical_unit(c))
+                for c in item.chunks
             )
             self.store.manifest_put(item.entry.doc, {**item.entry.to_value(), lexical.LEX_KEY: lex})
         manifest.end_batch(self.store)
@@ -289,6 +290,16 @@ class _Run:
         for entry in known.values():
             if entry.path not in present and manifest.under(entry.path, scope):
                 self.missing.setdefault(entry.sha256, []).append(entry)
+
+
+COLLECTIONS = {"calendar", "contact", "email", "record"}  # files of independent items
+
+
+def _lexical_unit(chunk: Any) -> str:
+    """The item a chunk belongs to in a file of independent items (BM25 ranks items there)."""
+    if chunk.source not in COLLECTIONS:
+        return ""
+    return f"{chunk.title or ''}|{chunk.date or ''}"
 
 
 def index_paths(
