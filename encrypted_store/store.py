@@ -13,8 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
-import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,12 @@ import numpy as np
 from encrypted_store import ranking, scan
 from encrypted_store.api import Hit, Record, RecordIn, SearchFilter
 from encrypted_store.ckks import CkksKit, N
-from encrypted_store.errors import InputError, MismatchError, StoreError, TamperError
+from encrypted_store.errors import InputError, MismatchError, StoreError
 from encrypted_store.host import Row, StateBlob, StoreHost
 from encrypted_store.keys import Keyring
 from encrypted_store.migrate import migrate_v1
+from encrypted_store.sealing import RecordSealing
 from encrypted_store.verify import (
-    CANARIES,
     FORMAT,
     BlockState,
     ClientState,
@@ -37,15 +36,12 @@ from encrypted_store.verify import (
     RollbackError,
     canary_vectors,
     check_scores,
-    decoy_tag,
     integrity_error,
     slot_order,
 )
+from encrypted_store.writes import StoreWrites
 
 DEFAULT_DIM = 384
-FLUSH_AT = 1024  # pending records that trigger encryption into CKKS blocks during add()
-PER_BLOCK = N - CANARIES  # records per block
-MIN_BUCKET = 4096  # sealed payloads are padded to a power of two at least this large
 # |decrypted - expected| of a canary or an empty slot, per slot and as the RMS over all checked slots
 # of a scan (measured noise: RMS 9e-6 / max 4e-5 plaintext-query, RMS 5.6e-4 / max 0.0085 encrypted):
 # the issue's (0, 2^27) offset moves them by RMS 2.2e-3.
@@ -58,7 +54,7 @@ ROLLBACK_NEXT = (
 )
 
 
-class EncryptedStore:
+class EncryptedStore(RecordSealing, StoreWrites):
     """See `encrypted_store.api.Store` for the contract of each method.
 
     `state_path`: where this client remembers the newest state it has seen (rollback detection
@@ -152,200 +148,6 @@ class EncryptedStore:
     def _done(self, state: ClientState) -> None:
         self._high.raise_to(self.store_id, state.counter)
 
-    # ---- sealing ---------------------------------------------------------------------------
-    def _tag(self, record_id: str) -> bytes:
-        return hmac.new(self._tag_key, record_id.encode(), hashlib.sha256).digest()[:16]
-
-    def _doc(self, doc: str) -> bytes:
-        return hmac.new(self._doc_key, doc.encode(), hashlib.sha256).digest()[:16]
-
-    @staticmethod
-    def _aad(tag: bytes, pos: int | None, version: int) -> bytes:
-        return b"record2|" + tag + struct.pack("<qq", -1 if pos is None else pos, version)
-
-    def _seal_body(self, body: bytes, tag: bytes, pos: int | None, version: int) -> bytes:
-        bucket = max(MIN_BUCKET, 1 << (len(body) + 36).bit_length())
-        padded = body + bytes(bucket - 37 - len(body))  # version (8) + seal (29) + padded = `bucket`
-        return struct.pack("<q", version) + self.keyring.seal(padded, self._aad(tag, pos, version))
-
-    def _seal(self, rec: RecordIn, tag: bytes, pos: int | None, version: int) -> bytes:
-        head = json.dumps({"id": rec.id, "text": rec.text, "doc": rec.doc, "meta": rec.meta}).encode()
-        body = struct.pack("<I", len(head)) + head + np.asarray(rec.vector, dtype="<f4").tobytes()
-        return self._seal_body(body, tag, pos, version)
-
-    def _open(self, row: Row, version: int | None) -> RecordIn | None:
-        """Decrypt one row that must carry `version`; tampered, rolled-back or decoy rows give None."""
-        if version is None:
-            self._warnings.append(f"record {row.tag.hex()} is not live in the client's state; skipped")
-            return None
-        claimed = struct.unpack_from("<q", row.payload)[0] if len(row.payload) >= 8 else -2
-        try:
-            body = self.keyring.open(row.payload[8:], self._aad(row.tag, row.pos, claimed))
-        except TamperError:
-            self._warnings.append(f"record {row.tag.hex()} failed its integrity check and was skipped")
-            return None
-        if claimed < version:
-            self._warnings.append(
-                f"record {row.tag.hex()} is an older copy (rolled back from version {version} to "
-                f"{claimed}) and was refused"
-            )
-            return None
-        (size,) = struct.unpack_from("<I", body)
-        if size == 0:
-            return None  # a canary's decoy row
-        head = json.loads(body[4 : 4 + size])
-        vector = np.frombuffer(body, dtype="<f4", offset=4 + size, count=self.dim)
-        return RecordIn(head["id"], head["text"], vector, head["doc"], head["meta"])
-
-    # ---- writes ----------------------------------------------------------------------------
-    def add(self, records: Sequence[RecordIn]) -> None:
-        seen: dict[bytes, RecordIn] = {}
-        for rec in records:
-            vec = np.asarray(rec.vector)
-            if vec.shape != (self.dim,):
-                raise InputError(
-                    f"Dimension mismatch: record {rec.id!r} has shape {vec.shape}, the store holds "
-                    f"{self.dim}-dim vectors.",
-                    "Embed with the model the store was built with, or index into a new store.",
-                )
-            if not np.all(np.isfinite(vec)) or not 0.5 < float(np.linalg.norm(vec)) < 1.5:
-                raise InputError(f"Record {rec.id!r} is not a unit vector.", "Normalize embeddings first.")
-            if self._tag(rec.id) in seen:
-                raise InputError(f"Record id {rec.id!r} appears twice in one add().", "Make ids unique.")
-            seen[self._tag(rec.id)] = rec
-        if seen:
-            state = self.state()
-            self._forget(state, self.host.fetch(tags=list(seen)))  # replaced records leave their slots
-            version = state.counter + 1
-            rows = [
-                (tag, self._doc(rec.doc), self._seal(rec, tag, None, version)) for tag, rec in seen.items()
-            ]
-            state.pending.update({tag: version for tag in seen})
-            self.host.append(rows, self._next(state))
-            self._done(state)
-            if len(state.pending) >= FLUSH_AT:
-                self.flush()
-
-    def _forget(self, state: ClientState, rows: list[Row], doc: str | None = None) -> int:
-        """Take the verified records among `rows` out of `state`; returns how many."""
-        gone = 0
-        for row in rows:
-            version = state.pending.get(row.tag) if row.pos is None else state.version_at(row.pos)
-            rec = self._open(row, version) if version is not None else None
-            if rec is None or (doc is not None and rec.doc != doc) or self._tag(rec.id) != row.tag:
-                continue
-            if row.pos is None:
-                state.pending.pop(row.tag, None)
-            else:
-                state.blocks[row.pos // N].live[row.pos % N] = False
-            gone += 1
-        return gone
-
-    def flush(self) -> int:
-        """Encrypt pending records into CKKS blocks (filling the last block first); returns how many."""
-        state = self.state()
-        if not state.pending:
-            return 0
-        rows = [r for r in self.host.fetch(tags=list(state.pending)) if r.pos is None]
-        pending = [(r, rec) for r in rows if (rec := self._open(r, state.pending.get(r.tag))) is not None]
-        if not pending:
-            return 0
-        count = len(pending)
-        block = max(state.blocks, default=-1)
-        tail = state.blocks.get(block)
-        if tail is not None and tail.filled < N:
-            keep = [
-                (r, rec)
-                for r in self.host.block_rows(block)
-                if r.pos is not None and (rec := self._open(r, state.version_at(r.pos))) is not None
-            ]
-            room = N - tail.filled
-            self._write_block(state, block, keep, pending[:room])
-            pending = pending[room:]
-        for start in range(0, len(pending), PER_BLOCK):
-            block += 1
-            self._write_block(state, block, [], pending[start : start + PER_BLOCK])
-        return count
-
-    def _write_block(
-        self,
-        state: ClientState,
-        block: int,
-        keep: list[tuple[Row, RecordIn]],
-        new: list[tuple[Row, RecordIn]],
-    ) -> None:
-        """(Re)write a block: `keep` records stay at their slots, `new` ones take the next in its order."""
-        epoch = state.counter + 1
-        old = state.blocks.get(block)
-        birth, filled = (old.birth, old.filled) if old is not None else (epoch, CANARIES)
-        order = slot_order(self._canary_key, block, birth)
-        items = [(int(r.pos) % N, r, rec) for r, rec in keep if r.pos is not None and r.pos // N == block]
-        items += [(int(order[filled + i]), r, rec) for i, (r, rec) in enumerate(new)]
-        vectors = np.zeros((N, self.dim), dtype=np.float32)
-        vectors[order[:CANARIES]] = canary_vectors(self._canary_key, block, birth, self.dim)
-        live = np.zeros(N, dtype=bool)
-        placed = []
-        for slot, row, rec in items:
-            pos = block * N + slot
-            vectors[slot] = np.asarray(rec.vector, dtype=np.float32)
-            live[slot] = True
-            placed.append((row.tag, row.doc, pos, self._seal(rec, row.tag, pos, epoch)))
-            state.pending.pop(row.tag, None)
-        for i, slot in enumerate(order[:CANARIES]):  # decoy rows: canaries look like records to the host
-            tag, doc = decoy_tag(self._canary_key, block, birth, i)
-            pos = block * N + int(slot)
-            placed.append((tag, doc, pos, self._seal_body(bytes(4), tag, pos, epoch)))
-        state.blocks[block] = BlockState(epoch, birth, filled + len(new), live)
-        data = self.kit.encrypt_block(vectors)
-        self.host.write_block(block, data.tobytes(), placed, self._next(state))
-        self._done(state)
-
-    def delete(self, ids: Iterable[str]) -> int:
-        tags = [self._tag(i) for i in ids]
-        state = self.state()
-        gone = self._forget(state, self.host.fetch(tags=tags))
-        self.host.delete(tags, self._next(state))
-        self._done(state)
-        return gone
-
-    def delete_doc(self, doc: str) -> int:
-        state = self.state()
-        rows = self.host.fetch(docs=[self._doc(doc)])
-        gone = self._forget(state, rows, doc)
-        self.host.delete([r.tag for r in rows], self._next(state))
-        self._done(state)
-        return gone
-
-    def compact(self, min_live: float = 0.5) -> int:
-        """Re-encrypt blocks whose live share fell below `min_live`, and damaged ones; returns how many."""
-        self._warnings = []
-        damaged = self.damaged_blocks()
-        state = self.state()
-        last = max(state.blocks, default=-1)
-        dropped = 0
-        for block, bs in sorted(state.blocks.items()):
-            live = int(bs.live.sum())
-            if block not in damaged:
-                if bs.filled == N and live >= min_live * PER_BLOCK:
-                    continue
-                if bs.filled < N and block == last and live == bs.filled - CANARIES:
-                    continue  # the open tail block: flush() fills it
-            opened = [
-                (r, rec)
-                for r in self.host.block_rows(block)
-                if r.pos is not None and (rec := self._open(r, state.version_at(r.pos))) is not None
-            ]
-            version = state.counter + 1
-            released = [(r.tag, self._seal(rec, r.tag, None, version)) for r, rec in opened]
-            del state.blocks[block]
-            state.pending.update({r.tag: version for r, _rec in opened})
-            self.host.drop_block(block, released, self._next(state))
-            self._done(state)
-            dropped += 1
-        self.flush()
-        self.host.vacuum()
-        return dropped
-
     def damaged_blocks(self) -> set[int]:
         """Blocks whose canaries or empty slots do not decrypt as expected (tampered or corrupt)."""
         self._scan(self._probe(), encrypted=False, strict=False)
@@ -365,29 +167,23 @@ class EncryptedStore:
 
     # ---- reads -----------------------------------------------------------------------------
     def get(self, ids: Sequence[str]) -> list[Record]:
-        self._warnings = []
-        state = self.state()
-        by_tag = {r.tag: r for r in self.host.fetch(tags=[self._tag(i) for i in ids])}
-        out = []
-        for rid in ids:
-            row = by_tag.get(self._tag(rid))
-            if row is None:
-                continue
-            version = state.pending.get(row.tag) if row.pos is None else state.version_at(row.pos)
-            rec = self._open(row, version)
-            if rec is not None and rec.id == rid:
-                out.append(Record(rec.id, rec.text, rec.doc, rec.meta))
-        return out
+        opened = self._opened(ids)
+        return [Record(r.id, r.text, r.doc, r.meta) for rid in ids if (r := opened.get(rid)) is not None]
 
     def export(self, ids: Sequence[str]) -> list[RecordIn]:
         """Decrypted records with their vectors (unknown ids left out): to move one without re-embedding."""
+        opened = self._opened(ids)
+        return [rec for rid in dict.fromkeys(ids) if (rec := opened.get(rid)) is not None]
+
+    def _opened(self, ids: Sequence[str]) -> dict[str, RecordIn]:
+        """Records by id, fetched and opened against the client's state (tampered or stale ones out)."""
         self._warnings = []
         state = self.state()
-        out = []
+        out = {}
         for row in self.host.fetch(tags=[self._tag(i) for i in ids]):
-            version = state.pending.get(row.tag) if row.pos is None else state.version_at(row.pos)
-            if (rec := self._open(row, version)) is not None:
-                out.append(rec)
+            rec = self._open(row, state.version_of(row.tag, row.pos))
+            if rec is not None and self._tag(rec.id) == row.tag:
+                out[rec.id] = rec
         return out
 
     def count(self) -> int:
@@ -402,11 +198,9 @@ class EncryptedStore:
         state = self.state()
         opened = 0
         for block in sorted(state.blocks):
-            for row in self.host.block_rows(block):
-                version = state.version_at(row.pos) if row.pos is not None else None
-                if version is not None and (rec := self._open(row, version)) is not None:  # not decoys
-                    opened += 1
-                    yield rec
+            for _row, rec in self._block_records(state, block):
+                opened += 1
+                yield rec
         for row in self.host.fetch(tags=list(state.pending)):
             if row.pos is None and (rec := self._open(row, state.pending.get(row.tag))) is not None:
                 opened += 1

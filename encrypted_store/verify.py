@@ -77,6 +77,10 @@ class ClientState:
         block = self.blocks.get(pos // N)
         return block.epoch if block is not None and block.live[pos % N] else None
 
+    def version_of(self, tag: bytes, pos: int | None) -> int | None:
+        """The version a live row (pending when `pos` is None) must carry, or None if it is not live."""
+        return self.pending.get(tag) if pos is None else self.version_at(pos)
+
     # ---- sealing ---------------------------------------------------------------------------
     def _aad(self, counter: int) -> bytes:
         return b"store-state|" + self.store_id.encode() + struct.pack("<q", counter)
