@@ -8,9 +8,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from assistant.ingest import manifest
+from assistant.ingest.changes import _outermost
 from assistant.ingest.citation import locate
 from assistant.ingest.discover import hidden_under
-from assistant.ingest.indexer import IndexSummary, _outermost
+from assistant.ingest.indexer import IndexSummary
 from assistant.ingest.watch import Applied, _as_seen, _Filter
 from tests.fixtures.ingest.helpers import open_real_store
 

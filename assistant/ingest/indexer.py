@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -31,8 +30,6 @@ from assistant.ingest.discover import (
     Candidate,
     check_roots,
     discover,
-    hidden_under,
-    normalize,
     read_bytes,
 )
 from assistant.ingest.manifest import DocKeys, IndexedFile, KeyringLike
@@ -135,7 +132,9 @@ def record_id(doc: str, sha256: str, index: int) -> str:
     return f"{doc[:20]}.{sha256[:8]}.{index}"
 
 
-class _Run:
+class IndexRun:
+    """One indexing pass: what it read, the batch being built, and its summary."""
+
     def __init__(
         self,
         store: Store,
@@ -285,6 +284,23 @@ class _Run:
         self.batch, self.batch_chunks, self.gone = [], 0, []
         self.tell()
 
+    def read_all(
+        self, paths: Sequence[str], known: dict[str, IndexedFile], scope: Sequence[str], stopped: Cancelled
+    ) -> set[str]:
+        """Discover `paths` and consider every file found (raising `stopped` when cancelled); returns
+        the paths still there. Vanished files under `scope` become rename sources."""
+        t0 = time.perf_counter()
+        found = list(discover(paths))
+        self.summary.stages["read"] += time.perf_counter() - t0
+        self.files_total = len(found)
+        self.expect_missing(known, {c.path for c in found if isinstance(c, Candidate)}, scope)
+        live: set[str] = set()
+        for item in found:
+            if _stopped(self.cancel):
+                raise stopped
+            self.consider(item, known, live)
+        return live
+
     def expect_missing(self, known: dict[str, IndexedFile], present: set[str], scope: Sequence[str]) -> None:
         """Files indexed under `scope` that are no longer there: a new file with one's content is a rename."""
         for entry in known.values():
@@ -320,23 +336,15 @@ def index_paths(
         Cancelled: `cancel` was set; everything stored so far is consistent and kept.
         StoreError, ModelError: from the store or the embedder.
     """
-    run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel, vocabulary)
+    run = IndexRun(store, embedder, keyring, options or IndexOptions(), progress, cancel, vocabulary)
     summary = run.summary
     roots = check_roots(paths)
     embedder_check.remember(store, embedder)  # the same model as before, sealed with the index
     known = manifest.load(store)
     summary.files_recovered, removed = manifest.recover(store, known)
     summary.chunks_removed += removed
-    t0 = time.perf_counter()
-    found = list(discover(roots))
-    summary.stages["read"] += time.perf_counter() - t0
-    run.files_total = len(found)
-    run.expect_missing(known, {c.path for c in found if isinstance(c, Candidate)}, roots)
-    live: set[str] = set()
-    for item in found:
-        if _stopped(cancel):
-            raise Cancelled("Indexing stopped.", "Run the same command again to continue where it stopped.")
-        run.consider(item, known, live)
+    stopped = Cancelled("Indexing stopped.", "Run the same command again to continue where it stopped.")
+    live = run.read_all(roots, known, roots, stopped)
     run.flush()
     t0 = time.perf_counter()
     for entry in known.values():
@@ -349,60 +357,3 @@ def index_paths(
     summary.stages["store"] += time.perf_counter() - t0
     summary.seconds = time.perf_counter() - run.started
     return summary
-
-
-def apply_changes(
-    changed: Sequence[str],
-    roots: Sequence[str],
-    store: Store,
-    embedder: EmbedderLike,
-    keyring: KeyringLike,
-    *,
-    options: IndexOptions | None = None,
-    progress: Callable[[IndexProgress], None] | None = None,
-    cancel: CancelLike | None = None,
-    vocabulary: Any = None,
-) -> IndexSummary:
-    """Bring the index in line with `changed` paths under `roots`: files or folders created, edited,
-    renamed or deleted (what a file watcher reports). Paths that still exist are indexed as
-    `index_paths` would; indexed files at or under a changed path that is gone are removed, or moved
-    when a new path has their content. Removals go into the journaled batches.
-
-    Raises:
-        Cancelled: `cancel` was set; what was stored so far is consistent (the rest waits for the
-            next run). StoreError, ModelError: from the store or the embedder.
-    """
-    run = _Run(store, embedder, keyring, options or IndexOptions(), progress, cancel, vocabulary)
-    summary = run.summary
-    known = manifest.load(store)
-    summary.files_recovered, summary.chunks_removed = manifest.recover(store, known)
-    scope = _outermost(
-        p for p in map(normalize, changed) if manifest.under(p, roots) and not hidden_under(p, roots)
-    )
-    t0 = time.perf_counter()
-    found = list(discover([p for p in scope if os.path.lexists(p)]))
-    summary.stages["read"] += time.perf_counter() - t0
-    run.files_total = len(found)
-    run.expect_missing(known, {c.path for c in found if isinstance(c, Candidate)}, scope)
-    live: set[str] = set()
-    for item in found:
-        if _stopped(cancel):
-            raise Cancelled("Watching stopped.", "Index the folder again to pick up what changed since.")
-        run.consider(item, known, live)
-    run.gone = [
-        e
-        for e in known.values()
-        if e.path not in live and e.doc not in run.moved and manifest.under(e.path, scope)
-    ]
-    run.flush()
-    summary.seconds = time.perf_counter() - run.started
-    return summary
-
-
-def _outermost(paths: Iterable[str]) -> list[str]:
-    """Sorted paths without those inside another one of them (a folder covers what is in it)."""
-    out: list[str] = []
-    for path in sorted(set(paths), key=lambda p: p.split(os.sep)):  # a folder right before its contents
-        if not out or not manifest.under(path, [out[-1]]):
-            out.append(path)
-    return out

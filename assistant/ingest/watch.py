@@ -1,5 +1,5 @@
 """Keep the index current by itself: a full pass over the roots, then each debounced batch of file
-events (created, changed, deleted, renamed) applied through `indexer.apply_changes`.
+events (created, changed, deleted, renamed) applied through `changes.apply_changes`.
 
 The watcher is armed before the first pass, so nothing written during it is missed. Batches are the
 indexer's journaled batches: a kill at any moment leaves whole batches, and the next start's first
@@ -18,13 +18,13 @@ from typing import Any
 
 from assistant.errors import Cancelled, ConfigError, InputError
 from assistant.ingest import manifest
+from assistant.ingest.changes import apply_changes
 from assistant.ingest.discover import check_roots, hidden_under, normalize
 from assistant.ingest.indexer import (
     EmbedderLike,
     IndexOptions,
     IndexProgress,
     IndexSummary,
-    apply_changes,
     index_paths,
 )
 from assistant.ingest.manifest import KeyringLike
