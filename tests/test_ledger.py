@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from assistant.config import Settings
 from assistant.errors import StoreError
 from assistant.pipeline.ledger import FILENAME, Ledger
 from encrypted_store import keys
-from tests.helpers import FAST_KDF
+from tests.helpers import FAST_KDF, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,15 +60,7 @@ def test_truncated_file_is_reported(tmp_path: Path) -> None:
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_PASSPHRASE": "ledger pass"}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", "ledger", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli("ledger", *args, env={"ASSISTANT_HOME": str(home), "ASSISTANT_PASSPHRASE": "ledger pass"})
 
 
 def test_ledger_command_lists_entries(tmp_path: Path) -> None:

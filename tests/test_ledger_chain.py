@@ -8,7 +8,6 @@ import json
 import os
 import struct
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from assistant.pipeline.ledger import FILENAME, HEADNAME, Ledger, _legacy_aad
 from assistant.wiring import open_store
 from encrypted_store import keys, server, wire
 from encrypted_store.api import RecordIn
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
@@ -142,14 +142,7 @@ def test_a_ledger_from_before_the_chain_still_reads_and_continues(tmp_path: Path
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_PASSPHRASE": "chain pass"}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", "ledger", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    return run_cli("ledger", *args, env={"ASSISTANT_HOME": str(home), "ASSISTANT_PASSPHRASE": "chain pass"})
 
 
 def test_ledger_command_reports_a_cut_ledger(tmp_path: Path) -> None:
