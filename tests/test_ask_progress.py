@@ -6,8 +6,6 @@ Real encrypted store, real MiniLM, real llama.cpp with the bundled model, in a s
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 from assistant import wiring
 from assistant.config import Settings
 from assistant.pipeline.passages import split_sentences
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
@@ -57,16 +56,9 @@ def test_ask_shows_stages_on_stderr_and_evidence_in_json(tmp_path: Path) -> None
     store = wiring.open_store(settings, ring)
     index_records(store, wiring.embedder(settings), RECORDS)
     store.close()
-    env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_PASSPHRASE": "ask pass"}
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", "Which berth is the dinghy Marigold moored at?"]
-        + ["--json", "--no-remote", "--max-tokens", "16"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    env = {"ASSISTANT_HOME": str(home), "ASSISTANT_PASSPHRASE": "ask pass"}
+    question = "Which berth is the dinghy Marigold moored at?"
+    done = run_cli("ask", question, "--json", "--no-remote", "--max-tokens", "16", env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)  # stdout is one JSON object: no progress lines in it
     assert "searching…" in done.stderr and "reading 3 records…" in done.stderr

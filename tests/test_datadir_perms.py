@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 from assistant.conversations import Conversation, ConversationStore, Turn
 from assistant.datadir import secure_home
 from encrypted_store import keys
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,10 +38,7 @@ def loose_home(home: Path) -> None:
 
 
 def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_PASSPHRASE": "perm pass"}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    return run_cli(*args, env={"ASSISTANT_HOME": str(home), "ASSISTANT_PASSPHRASE": "perm pass"})
 
 
 def test_init_tightens_a_data_dir_that_existed_with_loose_modes(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from encrypted_store import errors as se
 from encrypted_store import keys
 from encrypted_store.api import RecordIn
 from encrypted_store.verify import HighWater
-from tests.helpers import FAST_KDF, ROOT
+from tests.helpers import FAST_KDF, ROOT, run_cli
 
 PW = "rekey pass"
 LETTER = "/home/alice/letters/okafor.txt"
@@ -180,13 +180,8 @@ def test_a_kill_during_rekey_loses_nothing(target: str, when: int, ready: bool) 
     assert _killed(settings.home, target, when) == 9
     assert (settings.home / STAGE).exists()  # it did die in the middle
     assert (settings.home / STAGE / "READY").exists() == ready
-    env = {**os.environ, "ASSISTANT_HOME": str(settings.home), "ASSISTANT_PASSPHRASE": PW}
-    listed = subprocess.run(
-        [sys.executable, "-m", "assistant", "ledger", "--json"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    listed = run_cli(
+        "ledger", "--json", env={"ASSISTANT_HOME": str(settings.home), "ASSISTANT_PASSPHRASE": PW}
     )
     assert listed.returncode == 0, listed.stderr  # the unlock finished (or undid) the rekey first
     assert json.loads(listed.stdout)[0]["body"] == "sanitized body"
@@ -199,14 +194,8 @@ def test_a_kill_during_rekey_loses_nothing(target: str, when: int, ready: bool) 
 def test_init_rekey_command() -> None:
     settings = load_settings()
     _old, conv_id = populate(settings)
-    env = {**os.environ, "ASSISTANT_HOME": str(settings.home), "ASSISTANT_PASSPHRASE": PW}
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant", "init", "--rekey", "--json"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    env = {"ASSISTANT_HOME": str(settings.home), "ASSISTANT_PASSPHRASE": PW}
+    done = run_cli("init", "--rekey", "--json", env=env)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["status"] == "rekeyed" and out["records"] == 40 and out["skipped"] == []

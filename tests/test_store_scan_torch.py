@@ -14,6 +14,7 @@ import pytest
 from encrypted_store import scan, scan_torch
 from encrypted_store.backend import LocalBackend
 from encrypted_store.ckks import QUERY_BITS, N
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DIM = 384
@@ -123,8 +124,7 @@ def test_embedder_picks_the_cpu_without_a_gpu() -> None:
 
 
 def test_serve_on_cuda_without_a_gpu_says_what_to_do() -> None:
-    cmd = [sys.executable, "-m", "assistant", "store", "serve", "--device", "cuda", "--port", "0"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    proc = run_cli("store", "serve", "--device", "cuda", "--port", "0", timeout=60)
     assert proc.returncode == 1
     assert "no CUDA GPU" in proc.stderr and "--device numpy" in proc.stderr
     assert "Traceback" not in proc.stderr
