@@ -103,6 +103,11 @@ class AssistantCore:
         self._loading = [pool.submit(job) for job in jobs]
         pool.shutdown(wait=False)
 
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds per stage of the current conversation's last question (empty before one)."""
+        return self._session.timings if self._session is not None else {}
+
     def _wait_for_loads(self) -> None:
         loading, self._loading = self._loading, []
         for future in loading:

@@ -234,11 +234,15 @@ def cold_one(variant: str, question: str, spawn: float) -> dict:
 
         model = load_model(settings)
         session = AssistantSession(settings, keyring=open_keyring(settings), model=model, params=params)
-    else:
-        session = AssistantSession(settings, params=params)
+        store = session.store
+    else:  # as `assistant ask` runs it: the core's preload, then the passphrase
+        from assistant.core import AssistantCore
+
+        session = AssistantCore(settings, params=params)
         session.preload()
-        session.unlock(open_keyring(settings))
-    timed_store(session.store, rec)
+        session.keyring = open_keyring(settings)
+        store = session.store()
+    timed_store(store, rec)
     ready = time.time()
     row = one_turn(session, question, rec, time.perf_counter() - (ready - spawn))
     return {"startup_s": ready - spawn, **row}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -78,48 +77,9 @@ class AssistantSession:
         self.sent_questions: list[str] = []  # sanitized questions already sent, for remote context
         self.lexicon: Any = None  # encrypted_store.lexical.CachedLexicon, made on first hybrid search
         self.timings: dict[str, float] = {}  # seconds per stage of the last ask(), for bench/latency.py
-        self._loading: dict[str, Future[Any]] = {}
-
-    def preload(self) -> None:
-        """Start the slow loads (local model, embedder, the sanitizer's NER model) at once, in threads.
-
-        The properties below wait for their load when first used; a load error surfaces there.
-        """
-        jobs: dict[str, Callable[[], Any]] = {}
-        if self._model is None:
-            from assistant.wiring import load_model
-
-            jobs["model"] = lambda: load_model(self.settings)
-        if self._embedder is None and self.settings.keyfile.exists():
-            from assistant.wiring import embedder
-
-            jobs["embedder"] = lambda: embedder(self.settings)
-        if self.settings.remote_enabled:
-            jobs["ner"] = lambda: self.sanitizer.detect("warm up")
-        if jobs:
-            pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="preload")
-            self._loading = {name: pool.submit(job) for name, job in jobs.items()}
-            pool.shutdown(wait=False)
-
-    def unlock(self, keyring: Any) -> None:
-        """Give the session its keys after construction (so loads can start while a passphrase is typed)."""
-        self.keyring = keyring
-        self.ledger = Ledger(self.settings.home, keyring)
-        vocabulary = _vocabulary(self.settings, keyring)  # the records' private values: masked, refused
-        self.sanitizer = Sanitizer(
-            self.settings.private_terms, generalize=self.generalize, vocabulary=vocabulary
-        )
-        self.guard = OutboundGuard(vocabulary=vocabulary)
-        self.guard.add_values(self.settings.private_terms)
-
-    def _loaded(self, name: str) -> Any:
-        future = self._loading.pop(name, None)
-        return future.result() if future is not None else None
 
     @property
     def model(self) -> ChatModel:
-        if self._model is None:
-            self._model = self._loaded("model")
         if self._model is None:
             from assistant.wiring import load_model
 
@@ -138,8 +98,6 @@ class AssistantSession:
 
     @property
     def embedder(self) -> Any:
-        if self._embedder is None:
-            self._embedder = self._loaded("embedder")
         if self._embedder is None:
             from assistant.wiring import embedder
 
@@ -169,7 +127,6 @@ class AssistantSession:
             why_local = "Remote planning needs the encrypted ledger: run `assistant init` first."
         elif want_remote:
             yield Stage("sanitizing")
-            self._loaded("ner")
             start = time.perf_counter()
             sanitized = self.sanitizer.sanitize(question)
             self.timings["sanitize"] = time.perf_counter() - start
@@ -316,8 +273,6 @@ class AssistantSession:
         return "".join(parts).strip(), finish
 
     def close(self) -> None:
-        for future in self._loading.values():  # let preloads finish so nothing is torn down mid-load
-            future.cancel() or future.exception()
         if self._store is not None:
             self._store.close()
 
