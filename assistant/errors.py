@@ -84,16 +84,11 @@ def translate(exc: BaseException) -> AssistantError | None:
     return None  # unreachable: the table ends with both base classes
 
 
-def _verify_errors():  # type: ignore[no-untyped-def]
-    from encrypted_store import verify
-
-    return verify
-
-
 @functools.cache
 def _library_table() -> dict[type[Exception], tuple[type[AssistantError], str]]:
     """Library class -> (app class, next step), most specific first; "" keeps the library's hint."""
     from encrypted_store import errors as se
+    from encrypted_store import verify as sv
     from models import errors as me
 
     return {
@@ -112,8 +107,8 @@ def _library_table() -> dict[type[Exception], tuple[type[AssistantError], str]]:
             "Start it with `assistant store serve`, or unset ASSISTANT_STORE_URL to use the local store.",
         ),
         se.MismatchError: (StoreError, ""),
-        _verify_errors().RollbackError: (StoreError, ""),
-        _verify_errors().HostIntegrityError: (
+        sv.RollbackError: (StoreError, ""),
+        sv.HostIntegrityError: (
             StoreError,
             "On your own disk: run `assistant store compact` (it rebuilds the block from the sealed "
             "records). On a remote host: stop using it and restore from your backup.",
