@@ -69,7 +69,6 @@ class AssistantSession:
         self._embedder_checked = False
         vocabulary = _vocabulary(settings, keyring)  # what the user's records say is private (issue 13)
         self.sanitizer = Sanitizer(settings.private_terms, generalize=generalize, vocabulary=vocabulary)
-        self.generalize = generalize
         self.guard = OutboundGuard(vocabulary=vocabulary)
         self.guard.add_values(settings.private_terms)
         self.ledger = Ledger(settings.home, keyring) if keyring is not None else None
