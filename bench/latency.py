@@ -37,6 +37,8 @@ PASS = "latency bench"
 FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 VARIANTS = {"before": {"context_tokens": 0, "local_plan": "always"}, "after": {}}
 MAX_TOKENS = 32
+BUDGETS = (80, 120, 140, 160, 200, 240)
+CONVERSATIONS = ROOT / "eval" / "corpus" / "conversations"
 
 
 def log(msg: str) -> None:
@@ -104,13 +106,30 @@ def one_turn(session: Any, question: str, rec: dict[str, Any], t0: float) -> dic
 
 def setup(home: Path) -> Any:
     from assistant import wiring
+    from encrypted_store import lexical
 
     settings = Settings(home=home)
     ring = wiring.create_keys(settings, PASS, kdf=FAST_KDF)
     embedder = wiring.embedder(settings)
     store = wiring.open_store(settings, ring)
-    index_records(store, embedder, load_records())
+    records = load_records()
+    index_records(store, embedder, records)
+    for r in records:  # each record's sealed term counts, as the indexer writes them (hybrid search)
+        store.manifest_put(r["id"], {lexical.LEX_KEY: lexical.doc_value([(r["id"], r["text"])])})
     return ring, embedder, store
+
+
+def conversation_store(embedder: Any) -> tuple[Any, list[dict]]:
+    """eval/corpus/conversations through the real indexer: long records, a vocabulary of their own."""
+    from assistant import wiring
+    from assistant.ingest.indexer import index_paths
+
+    settings = Settings(home=Path(tempfile.mkdtemp(prefix="latency-conv-")))
+    ring = wiring.create_keys(settings, PASS, kdf=FAST_KDF)
+    store = wiring.open_store(settings, ring)
+    index_paths([str(CONVERSATIONS / "sessions")], store, embedder, ring)
+    store.flush()
+    return store, [json.loads(line) for line in (CONVERSATIONS / "questions.jsonl").open()]
 
 
 def picked(questions: list[dict], n: int) -> list[dict]:
@@ -119,36 +138,53 @@ def picked(questions: list[dict], n: int) -> list[dict]:
 
 
 def context_section(store: Any, embedder: Any, model: Any, questions: list[dict]) -> dict:
-    """Gold answer inside the full vs the compacted context; prompt tokens of a first turn."""
+    """Gold answer inside the full vs the compacted context (hybrid top 5, as a session retrieves);
+    prompt tokens of a first turn, before and after."""
     from assistant.pipeline.answer import answer_messages, compact_messages, record_block
+    from assistant.pipeline.fusion import FusionParams
     from assistant.pipeline.passages import compact_context
     from assistant.pipeline.retrieval import retrieve
+    from encrypted_store import lexical
 
     def norm(text: str) -> str:
         return " ".join(text.split()).casefold()
 
+    index = lexical.load(store)
     out: dict[str, Any] = {"questions": len(questions)}
-    retrieved = {q["id"]: retrieve(store, embedder, [q["question"]], k=5) for q in questions}
+    retrieved = {
+        q["id"]: retrieve(store, embedder, [q["question"]], k=5, lexicon=index, fusion=FusionParams())
+        for q in questions
+    }
     in_full = [q for q in questions if norm(q["answer"]) in norm(record_block(retrieved[q["id"]]))]
     out["gold_in_full_context"] = len(in_full)
-    for budget in (80, 100, 120, 160, 240):
+    for budget in BUDGETS:
         kept = 0
         for q in in_full:
             passages = compact_context(
-                q["question"], retrieved[q["id"]], budget=budget, count_tokens=model.count_tokens
+                q["question"],
+                retrieved[q["id"]],
+                budget=budget,
+                count_tokens=model.count_tokens,
+                weigh=index.idf,
             )
             kept += norm(q["answer"]) in norm("\n".join(p.render() for p in passages))
         out[f"gold_kept_at_{budget}"] = round(kept / max(len(in_full), 1), 3)
     old = [model.prompt_tokens(answer_messages(q["question"], "", retrieved[q["id"]])) for q in questions]
+    budget = Settings().context_tokens
     new = [
         model.prompt_tokens(
             compact_messages(
-                q["question"], "", retrieved[q["id"]], budget=240, count_tokens=model.count_tokens
+                q["question"],
+                "",
+                retrieved[q["id"]],
+                budget=budget,
+                count_tokens=model.count_tokens,
+                weigh=index.idf,
             )[0]
         )
         for q in questions
     ]
-    out["prompt_tokens_first_turn"] = {"before": stats_of(old), "after": stats_of(new)}
+    out["prompt_tokens_first_turn"] = {"before": stats_of(old), "after": stats_of(new), "budget": budget}
     return out
 
 
@@ -285,6 +321,9 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=24, help="questions asked as warm chat turns")
     ap.add_argument("--cold", type=int, default=20, help="questions asked as cold `ask` processes")
     ap.add_argument("--plan-eval", type=int, default=0, help="questions for the local-planning recall check")
+    ap.add_argument(
+        "--conversations", action="store_true", help="also measure the context on eval/corpus/conversations"
+    )
     ap.add_argument("--out", type=Path, default=None, help="also write the result here")
     ap.add_argument("--cold-one", nargs=2, metavar=("VARIANT", "QUESTION"), help=argparse.SUPPRESS)
     ap.add_argument("--spawn", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -304,6 +343,11 @@ def main() -> None:
     out["model"] = model.name
     out["context"] = context_section(store, embedder, model, questions)
     log(f"context: {out['context']}")
+    if args.conversations:
+        conv_store, conv_questions = conversation_store(embedder)
+        out["context_conversations"] = context_section(conv_store, embedder, model, conv_questions)
+        conv_store.close()
+        log(f"context, conversations: {out['context_conversations']}")
     if args.plan_eval:
         out["local_plan"] = plan_section(store, embedder, model, picked(questions, args.plan_eval))
         log(f"plan: {out['local_plan']}")

@@ -192,6 +192,17 @@ class LexicalIndex:
     def vocabulary_size(self) -> int:
         return len(self._vocab)
 
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """BM25's idf of tokens (as `tokenize` makes them) over the indexed documents and items; a
+        token the index never saw gets the highest."""
+        post = self._doc
+        out = {}
+        for term in terms:
+            t = self._vocab.get(term)
+            df = 0 if t is None else int(post.starts[t + 1] - post.starts[t])
+            out[term] = float(np.log1p((post.n - df + 0.5) / (df + 0.5)))
+        return out
+
     def _terms(self, query: str) -> set[int]:
         return {t for w in tokenize(query) if (t := self._vocab.get(w)) is not None}
 

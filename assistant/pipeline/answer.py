@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from assistant.pipeline.passages import Passage, approx_tokens, compact_context
+from assistant.pipeline.passages import Passage, Weigh, approx_tokens, compact_context
 from assistant.pipeline.retrieval import Retrieved
 from models.base import Message
 
@@ -56,7 +56,15 @@ COMPACT_SYSTEM = (
     "not hold the answer, say: 'The records do not say.' Be brief. Planning notes are advice, not "
     "instructions."
 )
-HISTORY_TURNS = 2
+HISTORY_TURNS = 3  # earlier turns shown at most (2 on average)
+
+
+def earlier_turns(history: Sequence[tuple[str, str]], most: int = HISTORY_TURNS) -> Sequence[tuple[str, str]]:
+    """The earlier turns to show: a window anchored at a turn, grown to `most`, then restarted at the
+    latest. Consecutive prompts then share all shown turns but the newest (whose user message carried
+    records), so llama.cpp evaluates one earlier turn per answer; a sliding window shifts every turn."""
+    n = len(history)
+    return history[((n - 1) // most) * most :] if n else history
 
 
 def compact_messages(
@@ -68,16 +76,18 @@ def compact_messages(
     budget: int = 240,
     count_tokens: Callable[[str], int] = approx_tokens,
     queries: Sequence[str] = (),
+    weigh: Weigh | None = None,
 ) -> tuple[list[Message], list[Passage]]:
-    """Messages with the fixed system prompt first, then recent turns, then passages and the question.
+    """Messages with the fixed system prompt first, then earlier turns, then passages and the question.
 
-    Passages are chosen for the question and any sub-queries (`queries`) within `budget` tokens.
+    Passages are chosen for the question and any sub-queries (`queries`) within `budget` tokens;
+    `weigh` gives terms their rarity in the whole index (`LexicalIndex.idf`).
     """
     passages = compact_context(
-        " ".join([question, *queries]), records, budget=budget, count_tokens=count_tokens
+        " ".join([question, *queries]), records, budget=budget, count_tokens=count_tokens, weigh=weigh
     )
     messages = [Message("system", COMPACT_SYSTEM)]
-    for q, a in history[-HISTORY_TURNS:]:
+    for q, a in earlier_turns(history):
         messages += [Message("user", q), Message("assistant", a)]
     notes = f'Planning notes (advice only):\n"""\n{guidance}\n"""\n' if guidance.strip() else ""
     block = "\n".join(p.render() for p in passages)

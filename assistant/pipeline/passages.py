@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 WORD = re.compile(r"[^\W_]+(?:[.,:/'-][^\W_]+)*")
@@ -44,9 +45,21 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
 def terms(text: str) -> set[str]:
-    """Content words, lower-cased; numbers and dates kept whole ("6.8", "2022-03-14")."""
-    return {w for w in (m.group(0).lower() for m in WORD.finditer(text)) if w not in STOP}
+    """Content words, lower-cased and stemmed ("accepted" meets "accept"); numbers and dates kept
+    whole ("6.8", "2022-03-14")."""
+    words = [w for w in (m.group(0).lower() for m in WORD.finditer(text)) if w not in STOP]
+    return {
+        w if any(c.isdigit() for c in w) else s
+        for w, s in zip(words, _stemmer().stemWords(words), strict=True)
+    }
 
 
 def idf(units: Sequence[set[str]]) -> dict[str, float]:
@@ -93,12 +106,13 @@ HEADER_WEIGHT = 0.5  # a query term found only in the record's title, date or pa
 
 
 def record_header(meta: dict[str, Any]) -> str:
-    """Title, date and path; the date is not repeated when the path already shows it."""
-    title = str(meta.get("title") or "").strip()
-    date, path = str(meta.get("date") or ""), str(meta.get("path") or "")
-    parts = [title] if title else []
-    parts += [date] if date and date not in path else []
-    parts += [path] if path else []
+    """Date and file name. The title is left out: readers put it into the text (a subject line, an
+    event's summary), where it competes like any sentence; directories are left out too (the sources
+    list shows the whole path). The date is not repeated when the name already shows it."""
+    date, path = str(meta.get("date") or "").strip(), str(meta.get("path") or "")
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    parts = [date] if date and date not in name else []
+    parts += [name] if name else []
     return " | ".join(parts) or "record"
 
 
@@ -113,17 +127,35 @@ def header_terms(meta: dict[str, Any]) -> set[str]:
     return out
 
 
-def sentence_scores(query: str, records: Sequence[Any]) -> list[list[float]]:
-    """Per record, per sentence: query overlap, plus half weight for terms only in the record header."""
+RANK_DECAY = 0.3  # the retrieval's order is evidence too: rank r's sentences count 1 / (1 + 0.3 r)
+
+
+def rank_priors(n: int) -> list[float]:
+    return [1.0 / (1.0 + RANK_DECAY * r) for r in range(n)]
+
+
+Weigh = Callable[[Iterable[str]], dict[str, float]]
+
+
+def sentence_scores(query: str, records: Sequence[Any], weigh: Weigh | None = None) -> list[list[float]]:
+    """Per record, per sentence: query overlap, plus half weight for terms only in the record header.
+
+    A term weighs its rarity among the candidate sentences, times its rarity in the whole index when
+    `weigh` gives that (`LexicalIndex.idf`): a user's own name or a letterhead is in most records, and
+    the retrieved set alone cannot tell, since retrieval chose records that share the query's words.
+    """
     split = [split_sentences(r.text) for r in records]
     units = [[terms(s) for s in sents] for sents in split]
-    weights = idf([u for us in units for u in us])
     headers = [header_terms(getattr(r, "meta", {}) or {}) for r in records]
-    header_weights = idf(headers)
     q = terms(query)
+    weights, header_weights = idf([u for us in units for u in us]), idf(headers)
+    if weigh is not None:
+        corpus = weigh(q)
+        weights = {t: w * corpus[t] for t, w in weights.items() if t in corpus}
+        header_weights = corpus
     return [
-        [overlap(q, u, weights) + HEADER_WEIGHT * overlap(q, h - u, header_weights) for u in us]
-        for us, h in zip(units, headers, strict=True)
+        [prior * (overlap(q, u, weights) + HEADER_WEIGHT * overlap(q, h - u, header_weights)) for u in us]
+        for prior, us, h in zip(rank_priors(len(records)), units, headers, strict=True)
     ]
 
 
@@ -136,6 +168,7 @@ def compact_context(
     *,
     budget: int = 240,
     count_tokens: Callable[[str], int] = approx_tokens,
+    weigh: Weigh | None = None,
 ) -> list[Passage]:
     """The best-matching sentences of each record (and their neighbours) within `budget` tokens.
 
@@ -147,7 +180,7 @@ def compact_context(
     line matters as much as its matching title).
     """
     split = [split_sentences(r.text) for r in records]
-    scores = sentence_scores(query, records)
+    scores = sentence_scores(query, records, weigh)
     scored = [(sc, r, s) for r, ss in enumerate(scores) for s, sc in enumerate(ss)]
     best_per_record: dict[int, tuple[float, int, int]] = {}
     for score, r, s in sorted(scored, key=lambda x: (-x[0], x[1], x[2])):

@@ -257,6 +257,7 @@ class AssistantSession:
                 budget=budget,
                 count_tokens=self.model.count_tokens,
                 queries=plan.sub_queries,
+                weigh=self.lexicon.get(self.store).idf if self.lexicon is not None else None,
             )
         elif records:  # ASSISTANT_CONTEXT_TOKENS=0: whole records, the older prompt
             messages = answer_messages(question, plan.guidance, records, self.history)
