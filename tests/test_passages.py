@@ -47,7 +47,7 @@ def test_compacted_context_keeps_the_sentence_holding_the_fact() -> None:
     records = [*others(), letter()]  # the fact's record is not even ranked first
     text = rendered("How much does the kayak rental at Lake Wendell cost?", records)
     assert FACT in text
-    assert "Weekend | 2025-06-02 | mail/ilse.eml" in text  # title, date and path
+    assert "[3] 2025-06-02 | ilse.eml: " in text  # date and file name, no directories
     assert "Pickle" not in text  # control: unrelated sentences of the same record were dropped
     # control: a question about something else does not keep the fact, so the check above can fail
     assert FACT not in rendered("Who owns the slides for the budget review?", records, budget=30)

@@ -49,3 +49,26 @@ def test_fixed_prefix_is_evaluated_once_across_turns(small_model) -> None:
     other = [Message("system", COMPACT_SYSTEM.replace("Answer", "Reply")), *second[1:]]
     three = turn(small_model, other)
     assert three.extra["evaluated_prompt_tokens"] >= three.prompt_tokens - 6
+
+
+@pytest.mark.slow
+def test_a_turn_evaluates_only_the_newest_earlier_turn(small_model) -> None:
+    turns = [
+        ("When is the boiler service?", "12 March at 8:00 [1]."),
+        ("When are the library books due?", "3 April [2]."),
+    ]
+    question = "What is the library fine?"
+    turn(small_model, compact_messages(turns[0][0], "", RECORDS)[0])
+    turn(small_model, compact_messages(turns[1][0], "", RECORDS, turns[:1])[0])
+    third, _ = compact_messages(question, "", RECORDS, turns)
+    three = turn(small_model, third)
+    shared = (
+        small_model.prompt_tokens(third[:3]) - 4
+    )  # system prompt and the first turn, less the reply header
+    assert three.extra["evaluated_prompt_tokens"] <= three.prompt_tokens - shared
+    # control: a window that slides past the first turn shares only the system prompt
+    turn(small_model, compact_messages(turns[1][0], "", RECORDS, turns[:1])[0])
+    sliding = [*third[:1], *third[3:]]
+    slid = turn(small_model, sliding)
+    prefix = small_model.prompt_tokens(third[:1]) - 4
+    assert slid.extra["evaluated_prompt_tokens"] >= slid.prompt_tokens - prefix - 6
