@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.pipeline.events import Event
 from assistant.pipeline.types import Outbound
-from models.base import CancelToken, SamplingParams
+from models.base import CancelToken, Message, SamplingParams
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -94,7 +94,7 @@ class AssistantCore:
         """Start the slow loads at once, in threads: the local model, the embedding stack (torch and
         sentence-transformers; the model itself is chosen once the index can be read) and, with a
         remote planner, the sanitizer's NER model. `ask` waits for them; a load error surfaces there."""
-        jobs: list[Callable[[], Any]] = [self.ensure_ready]
+        jobs: list[Callable[[], Any]] = [self.prepare_answers]
         if self.settings.keyfile.exists():
             jobs.append(_import_embedding_stack)
         if self.settings.remote_enabled:
@@ -126,6 +126,15 @@ class AssistantCore:
     @property
     def remote_available(self) -> bool:
         return self.settings.remote_enabled
+
+    def prepare_answers(self) -> ChatModel:
+        """Load the local model and evaluate the answer prompt's fixed opening (blocking: call from
+        a worker), so the first answer evaluates only its records and question."""
+        from assistant.pipeline.answer import COMPACT_SYSTEM
+
+        model = self.ensure_ready()
+        model.prime([Message("system", COMPACT_SYSTEM)])
+        return model
 
     def ensure_ready(self) -> ChatModel:
         """Load the local model if needed (blocking: call from a worker)."""

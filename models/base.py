@@ -156,5 +156,10 @@ class ChatModel(ABC):
                 "Raise max_tokens, or use a larger model (llama-3.2-1b-instruct in the catalog).",
             ) from exc
 
+    def prime(self, messages: Sequence[Message]) -> None:
+        """Evaluate a prompt's fixed opening now (while other loads run), so the next reply whose
+        prompt starts with it reuses the work. A no-op where the backend caches prefixes itself."""
+        return None
+
     def close(self) -> None:
         """Release native resources; the default has none."""

@@ -260,6 +260,19 @@ class LlamaCppModel(ChatModel):
         text = rendered.prompt.encode("utf-8")
         return len(self.llm.tokenize(text, add_bos=not rendered.added_special, special=True))
 
+    def prime(self, messages: Sequence[Message]) -> None:
+        """Evaluate `messages` (a fixed system prompt) into the KV cache: llama-cpp-python reuses the
+        longest common token prefix of the next prompt, so the next reply skips this part."""
+        if self._formatter is None:
+            return
+        rendered = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        tokens = self.llm.tokenize(
+            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+        )
+        with self._lock:
+            self.llm.reset()
+            self.llm.eval(tokens)
+
     def _fit(
         self, messages: Sequence[Message], max_tokens: int, stats: StreamStats
     ) -> tuple[list[Message], int]:

@@ -72,3 +72,17 @@ def test_a_turn_evaluates_only_the_newest_earlier_turn(small_model) -> None:
     slid = turn(small_model, sliding)
     prefix = small_model.prompt_tokens(third[:1]) - 4
     assert slid.extra["evaluated_prompt_tokens"] >= slid.prompt_tokens - prefix - 6
+
+
+@pytest.mark.slow
+def test_a_primed_system_prompt_is_not_evaluated_by_the_first_answer(small_model) -> None:
+    prefix = small_model.prompt_tokens([Message("system", COMPACT_SYSTEM)]) - 4
+    messages, _ = compact_messages("When is the boiler service?", "", RECORDS)
+    turn(small_model, [Message("system", "Unrelated."), Message("user", "Say hi.")])
+    small_model.prime([Message("system", COMPACT_SYSTEM)])
+    primed = turn(small_model, messages)
+    assert primed.extra["evaluated_prompt_tokens"] <= primed.prompt_tokens - prefix
+    # control: without priming, the same first answer evaluates the system prompt too
+    turn(small_model, [Message("system", "Unrelated."), Message("user", "Say hi.")])
+    cold = turn(small_model, messages)
+    assert cold.extra["evaluated_prompt_tokens"] >= cold.prompt_tokens - 6

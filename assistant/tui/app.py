@@ -96,8 +96,9 @@ class AssistantApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="warm-up")
     def _warm_up(self) -> None:
-        """Load the model now, so the first answer does not wait for it."""
-        self.core.ensure_ready()
+        """Load the model and evaluate the answer prompt's fixed opening now, so the first answer
+        does not wait for either."""
+        self.core.prepare_answers()
         self.call_from_thread(self._refresh_chat_status)
 
     def _refresh_chat_status(self) -> None:
