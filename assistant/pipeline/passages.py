@@ -1,9 +1,9 @@
 """On-device sentence scoring: the compact answer context and the evidence sentences under an answer.
 
-Both pick whole sentences of retrieved records by lexical overlap with a query, each term weighted by
-how rare it is among the candidate sentences (an IDF over the retrieved set: words every record shares,
-such as a letterhead or a greeting, weigh little). Nothing here leaves the device; no model is needed.
-"""
+Both pick whole sentences of retrieved records by lexical overlap with a query (stemmed words), each
+term weighted by how rare it is among the candidate sentences and, for the context, in the whole
+on-device lexical index (words most records share, such as a letterhead or the user's own name, weigh
+little). Nothing here leaves the device; no model is needed."""
 
 from __future__ import annotations
 
