@@ -256,5 +256,10 @@ class CachedLexicon:
             self._index, self._count = load(store), count
         return self._index
 
+    @property
+    def last(self) -> LexicalIndex | None:
+        """The index the last `get` returned, without asking the store again (None before one)."""
+        return self._index
+
     def invalidate(self) -> None:
         self._index = None

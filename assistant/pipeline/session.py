@@ -208,6 +208,11 @@ class AssistantSession:
             self.lexicon = CachedLexicon()
         return {"lexicon": self.lexicon, "fusion": FusionParams(per_doc=self.settings.retrieval_per_doc)}
 
+    def _index_idf(self) -> Any:
+        """Term rarity over the whole lexical index the search just used (no new store request)."""
+        index = self.lexicon.last if self.lexicon is not None else None
+        return index.idf if index is not None else None
+
     def _remote_plan(
         self, sanitized: Sanitized, confirm: Confirm | None, outbound: list[Outbound]
     ) -> Iterator[Event]:
@@ -257,7 +262,7 @@ class AssistantSession:
                 budget=budget,
                 count_tokens=self.model.count_tokens,
                 queries=plan.sub_queries,
-                weigh=self.lexicon.get(self.store).idf if self.lexicon is not None else None,
+                weigh=self._index_idf(),
             )
         elif records:  # ASSISTANT_CONTEXT_TOKENS=0: whole records, the older prompt
             messages = answer_messages(question, plan.guidance, records, self.history)
