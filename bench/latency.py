@@ -92,7 +92,10 @@ def one_turn(session: Any, question: str, rec: dict[str, Any], t0: float) -> dic
     first = first or done or time.perf_counter()
     gen_s = max((done or first) - first, 1e-6)
     search = session.timings.get("search", 0.0)
+    staged = session.timings.get("plan", 0.0) + search + st.extra.get("prompt_eval_s", 0.0)
     return {
+        # what no stage above accounts for: in a cold ask mostly waiting for the embedder to load
+        "rest_s": max(first - t0 - staged - rec.get("startup_s", 0.0), 0.0),
         "plan_s": session.timings.get("plan", 0.0),
         "search_s": rec.get("store_search_s", 0.0),
         "embed_s": max(search - rec.get("store_search_s", 0.0), 0.0),
@@ -280,6 +283,7 @@ def cold_one(variant: str, question: str, spawn: float) -> dict:
         store = session.store()
     timed_store(store, rec)
     ready = time.time()
+    rec["startup_s"] = ready - spawn
     row = one_turn(session, question, rec, time.perf_counter() - (ready - spawn))
     return {"startup_s": ready - spawn, **row}
 
