@@ -159,10 +159,10 @@ class TamperingHost(LocalHost):
             return None
         return super().state()
 
-    def fetch(self, tags: Any = None, positions: Any = None, docs: Any = None) -> Any:
+    def fetch(self, tags: Any = None, positions: Any = None) -> Any:
         from encrypted_store.host import Row
 
-        rows = super().fetch(tags, positions, docs)
+        rows = super().fetch(tags, positions)
         if "no_rows" in self.attacks:
             return []
         if "old_rows" in self.attacks:
