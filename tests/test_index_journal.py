@@ -64,3 +64,27 @@ def test_a_batch_killed_after_its_add_is_undone_exactly(
     assert (again.files_indexed, again.files_unchanged) == (2, 3)
     assert store.count() == sum(e.chunks for e in manifest.load(store).values())
     store.close()
+
+
+def test_forgetting_many_records_splits_the_deletes(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store server takes at most 100,000 tags a request: removals go in parts of DELETE_AT_ONCE."""
+    _settings, ring, store = open_real_store(isolated_home)
+    notes = tmp_path / "notes"
+    make_corpus(notes, 3, paragraphs=6)
+    index_paths([str(notes)], store, EMB, ring)
+    total = store.count()
+    sizes: list[int] = []
+    real_delete = store.delete
+
+    def delete(ids: list[str]) -> int:
+        sizes.append(len(ids))
+        return real_delete(ids)
+
+    store.delete = delete
+    monkeypatch.setattr(manifest, "DELETE_AT_ONCE", 4)
+    gone, chunks = manifest.forget(store, [str(notes)])
+    assert len(gone) == 3 and chunks == total and store.count() == 0
+    assert sum(sizes) == total and max(sizes) == 4 and len(sizes) == -(-total // 4)
+    store.close()

@@ -253,8 +253,7 @@ class IndexRun:
         ids = [r.id for r in records] + [rid for e in old + moved + self.gone for rid in record_ids(e)]
         manifest.begin_batch(self.store, docs, ids)
         old_ids = [rid for e in old for rid in record_ids(e)]  # previous versions leave by record id
-        if old_ids:
-            self.summary.chunks_removed += self.store.delete(old_ids)
+        self.summary.chunks_removed += manifest.delete_records(self.store, old_ids)
         if moved or self.gone:
             self.summary.chunks_removed += manifest.remove(self.store, moved + self.gone)
         if records:

@@ -26,6 +26,7 @@ from encrypted_store.lexical import LEX_KEY
 JOURNAL_KEY = "indexer/journal"
 ROOTS_KEY = "indexer/roots"
 DOC_KEY_PURPOSE = "doc-key"
+DELETE_AT_ONCE = 10_000  # record ids per delete request (a store server takes 100,000 items at most)
 
 
 class KeyringLike(Protocol):
@@ -99,6 +100,12 @@ def record_ids(entry: IndexedFile) -> list[str]:
     return list(entry.ids) or [record_id(entry.doc, entry.sha256, i) for i in range(entry.chunks)]
 
 
+def delete_records(store: Store, ids: Sequence[str]) -> int:
+    """Delete records by id, `DELETE_AT_ONCE` per request; returns how many existed."""
+    ids = list(dict.fromkeys(ids))
+    return sum(store.delete(ids[i : i + DELETE_AT_ONCE]) for i in range(0, len(ids), DELETE_AT_ONCE))
+
+
 def load(store: Store) -> dict[str, IndexedFile]:
     """Indexed files by document key (the journal entry left out)."""
     return {
@@ -128,7 +135,7 @@ def recover(store: Store, done: dict[str, IndexedFile] | None = None) -> tuple[i
         return 0, 0
     docs = [str(d) for d in journal.get("docs", [])]
     ids = [str(i) for i in journal["ids"]] if "ids" in journal else _journal_v1_ids(store, docs)
-    chunks = store.delete(ids) if ids else 0
+    chunks = delete_records(store, ids)
     for doc in docs:
         store.manifest_delete(doc)
         if done is not None:
@@ -141,7 +148,7 @@ def _journal_v1_ids(store: Store, docs: Sequence[str]) -> list[str]:
     """A journal written before it listed record ids names documents only: the batch's records are
     found by opening every record (each one's sealed value names its document); a store that cannot
     list its records gives up the ids its manifest entries know (a new version the kill kept out of
-    the manifest stays behind until the file is indexed again)."""
+    the manifest stays behind, unless the same content is indexed again: the same ids replace it)."""
     wanted = set(docs)
     entries = load(store)
     ids = [rid for doc in docs if doc in entries for rid in record_ids(entries[doc])]
@@ -156,11 +163,11 @@ def remove(store: Store, entries: Sequence[IndexedFile]) -> int:
     chunks removed.
 
     The one removal path: `forget`, a run that finds files gone, and the watcher's deletions and
-    renames all come through here. One delete request names the record ids of all `entries`: the
-    host never sees a document key, and sees rows leave together as it saw them arrive together.
+    renames all come through here. Delete requests name the record ids of all `entries` together (up
+    to `DELETE_AT_ONCE` each): the host never sees a document key, and sees rows leave together as it
+    saw them arrive together.
     """
-    ids = [rid for entry in entries for rid in record_ids(entry)]
-    chunks = store.delete(ids) if ids else 0
+    chunks = delete_records(store, [rid for entry in entries for rid in record_ids(entry)])
     for entry in entries:
         store.manifest_delete(entry.doc)
     return chunks
