@@ -250,12 +250,12 @@ class IndexRun:
         moved = [p.moved_from for p in self.batch if p.moved_from is not None]
         docs = [p.entry.doc for p in self.batch] + [e.doc for e in moved + self.gone]
         old = [p.previous for p in self.batch if p.replaces and p.previous is not None]
-        ids = [r.id for r in records] + [rid for e in old + moved + self.gone for rid in record_ids(e)]
-        manifest.begin_batch(self.store, docs, ids)
-        old_ids = [rid for e in old for rid in record_ids(e)]  # previous versions leave by record id
+        # previous versions, renamed and vanished files leave by record id, in one delete request
+        old_ids = [rid for e in old + moved + self.gone for rid in record_ids(e)]
+        manifest.begin_batch(self.store, docs, [r.id for r in records] + old_ids)
         self.summary.chunks_removed += manifest.delete_records(self.store, old_ids)
-        if moved or self.gone:
-            self.summary.chunks_removed += manifest.remove(self.store, moved + self.gone)
+        for entry in moved + self.gone:
+            self.store.manifest_delete(entry.doc)
         if records:
             self.store.add(records)
         for item in self.batch:

@@ -162,10 +162,10 @@ def remove(store: Store, entries: Sequence[IndexedFile]) -> int:
     """Take indexed files out of the store: their chunks, then their manifest entries; returns the
     chunks removed.
 
-    The one removal path: `forget`, a run that finds files gone, and the watcher's deletions and
-    renames all come through here. Delete requests name the record ids of all `entries` together (up
-    to `DELETE_AT_ONCE` each): the host never sees a document key, and sees rows leave together as it
-    saw them arrive together.
+    `forget` and a run that finds files gone come through here (a batch of the indexer or the watcher
+    deletes its replaced, renamed and vanished files' records the same way). Delete requests name the
+    record ids of all `entries` together (up to `DELETE_AT_ONCE` each): the host never sees a document
+    key, and sees rows leave together as it saw them arrive together.
     """
     chunks = delete_records(store, [rid for entry in entries for rid in record_ids(entry)])
     for entry in entries:
