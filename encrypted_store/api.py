@@ -21,7 +21,7 @@ class RecordIn:
     id: str
     text: str
     vector: np.ndarray
-    doc: str  # opaque key of the source document (e.g. an HMAC of its path): delete_doc() uses it
+    doc: str  # opaque key of the source document (e.g. an HMAC of its path); sealed, the host never sees it
     meta: dict[str, Any] = field(default_factory=dict)  # path, title, date (ISO), source kind, offsets
 
 
@@ -56,10 +56,10 @@ class Store(Protocol):
         """Encrypt and append; atomic per call (a kill leaves all or none of it)."""
 
     def delete(self, ids: Iterable[str]) -> int:
-        """Remove records by id; returns how many existed."""
+        """Remove records by id; returns how many existed.
 
-    def delete_doc(self, doc: str) -> int:
-        """Remove every record of one source document."""
+        There is no delete by document: the host cannot tell which rows belong to one (the caller
+        keeps each document's record ids)."""
 
     def search(
         self,

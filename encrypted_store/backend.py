@@ -82,12 +82,19 @@ class LocalHost:
         return {**meta, "count": count, "pending": pending, "blocks": blocks}
 
     def setup(self, meta: dict[str, Any]) -> dict[str, Any]:
-        """Record public parameters on first use; later calls leave them as they are."""
+        """Record public parameters on first use; later calls leave them as they are, but for a
+        higher `format` (a client that migrated the store says so)."""
         if not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
             raise InputError("Store parameters must be an object.", "Check client and server versions.")
         with self.db.write() as conn:
             for key, value in meta.items():
                 conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+            fmt = meta.get("format")
+            if isinstance(fmt, int) and not isinstance(fmt, bool):
+                conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'format' AND CAST(value AS INTEGER) < ?",
+                    (json.dumps(fmt), fmt),
+                )
         return self.info()
 
     def state(self) -> StateBlob | None:
@@ -125,14 +132,9 @@ class LocalHost:
             self._put_state(conn, state)
             return sum(conn.execute("DELETE FROM records WHERE tag = ?", (bytes(t),)).rowcount for t in tags)
 
-    def fetch(
-        self,
-        tags: list[bytes] | None = None,
-        positions: list[int] | None = None,
-        docs: list[bytes] | None = None,
-    ) -> list[Row]:
+    def fetch(self, tags: list[bytes] | None = None, positions: list[int] | None = None) -> list[Row]:
         out: list[Row] = []
-        for column, values in (("tag", tags), ("pos", positions), ("doc", docs)):
+        for column, values in (("tag", tags), ("pos", positions)):
             values = [_pos(v) if column == "pos" else bytes(v) for v in values or []]
             for i in range(0, len(values), 500):
                 part = values[i : i + 500]

@@ -142,13 +142,8 @@ class HttpHost:
     def delete(self, tags: list[bytes], state: StateBlob) -> int:
         return int(self._invoke("delete", tags=tags, state=state))
 
-    def fetch(
-        self,
-        tags: list[bytes] | None = None,
-        positions: list[int] | None = None,
-        docs: list[bytes] | None = None,
-    ) -> list[Row]:
-        return _rows(self._invoke("fetch", tags=tags, positions=positions, docs=docs))
+    def fetch(self, tags: list[bytes] | None = None, positions: list[int] | None = None) -> list[Row]:
+        return _rows(self._invoke("fetch", tags=tags, positions=positions))
 
     def block_rows(self, block: int) -> list[Row]:
         return _rows(self._invoke("block_rows", block=block))

@@ -1,10 +1,11 @@
 """SQLite layout of the store (what an untrusted host keeps): ciphertext blocks and sealed rows.
 
-Nothing here is secret: record and document keys are HMAC tags, payloads are AES-GCM blobs, blocks
-are CKKS ciphertexts. WAL mode lets one writer and many readers work at once; every write is one
-transaction, so a kill leaves the previous state or the next, never a mix. sqlite-utils defines the
-schema and runs the migrations (each one a savepoint inside the migration's transaction); the hot
-paths (blob reads and writes) are plain SQL on the same connection.
+Nothing here is secret: record ids are HMAC tags, a row's doc value is an HMAC of its tag (one per
+row: it links no rows), payloads are AES-GCM blobs, blocks are CKKS ciphertexts. WAL mode lets one
+writer and many readers work at once; every write is one transaction, so a kill leaves the previous
+state or the next, never a mix. sqlite-utils defines the schema and runs the migrations (each one a
+savepoint inside the migration's transaction); the hot paths (blob reads and writes) are plain SQL
+on the same connection.
 """
 
 from __future__ import annotations
@@ -44,7 +45,12 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["state"].create({"id": int, "counter": int, "blob": bytes}, pk="id", not_null={"counter", "blob"})
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """Rows' doc values are per row since store format 3: nothing looks rows up by them."""
+    db.execute("DROP INDEX IF EXISTS records_doc")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version of a store that has every migration
 
 

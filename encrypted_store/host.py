@@ -23,7 +23,7 @@ StateBlob = tuple[int, bytes]
 @dataclass(frozen=True)
 class Row:
     tag: bytes
-    doc: bytes
+    doc: bytes  # an opaque per-row value (format 3: an HMAC of the tag): no two rows share one
     pos: int | None
     payload: bytes
 
@@ -61,7 +61,8 @@ class StoreHost(Protocol):
         """Public parameters (`meta`) and counts; the client uses it for parameters only."""
 
     def setup(self, meta: dict[str, Any]) -> dict[str, Any]:
-        """Record public parameters missing so far (never overwrite); returns `info()`."""
+        """Record public parameters missing so far (never overwrite; only `format` may rise, once the
+        client migrated the store); returns `info()`."""
 
     def state(self) -> StateBlob | None:
         """The latest client state blob written, or None for a store that has none yet."""
@@ -72,13 +73,8 @@ class StoreHost(Protocol):
     def delete(self, tags: list[bytes], state: StateBlob) -> int:
         """Remove rows by tag; returns how many existed."""
 
-    def fetch(
-        self,
-        tags: list[bytes] | None = None,
-        positions: list[int] | None = None,
-        docs: list[bytes] | None = None,
-    ) -> list[Row]:
-        """Rows by tag, by position or by document tag (any order; missing ones left out)."""
+    def fetch(self, tags: list[bytes] | None = None, positions: list[int] | None = None) -> list[Row]:
+        """Rows by tag or by position (any order; missing ones left out)."""
 
     def block_rows(self, block: int) -> list[Row]:
         """Rows placed in one block, by position."""

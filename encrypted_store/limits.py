@@ -20,7 +20,7 @@ from encrypted_store.backend import MAX_POS
 from encrypted_store.ckks import N
 from encrypted_store.host import PlainQuery, decode
 
-MAX_TAG = 64  # bytes of an HMAC tag or document tag (the client sends 16)
+MAX_TAG = 64  # bytes of an HMAC tag or a row's doc value (the client sends 16)
 SEED_BYTES = 32  # the seed of a query ciphertext's c1 half
 MAX_META = 64  # keys in a setup's public parameters
 MAX_COUNTER = 2**62  # the client state's write counter
@@ -192,7 +192,6 @@ SCHEMAS: dict[str, dict[str, tuple[Check, bool]]] = {
     "fetch": {
         "tags": (_opt(_list(_TAG)), False),
         "positions": (_opt(_list(_POS)), False),
-        "docs": (_opt(_list(_TAG)), False),
     },
     "block_rows": {"block": (_BLOCK, True)},
     "write_block": {

@@ -1,8 +1,11 @@
-"""Stores written before format 2 (one canary at slot 0, bindings without a version, no client state).
+"""Stores written in an older format, brought to the current one when the client opens them.
 
-The client re-seals every record it can open under the old binding as a pending record of the new
-format (one host write per old block, each with the next client state), then `flush()` encrypts them
-into new blocks. A crash midway leaves a store that the next open finishes migrating.
+Format 1 (one canary at slot 0, bindings without a version, no client state): the client re-seals
+every record it can open under the old binding as a pending record of the new format (one host write
+per old block, each with the next client state), then `flush()` encrypts them into new blocks.
+Format 2 (each row's doc value was its document's HMAC, so the host could link a document's rows):
+every block whose rows carry such values is rewritten with per-row values, and pending rows are
+placed into blocks with them. A crash midway leaves a store that the next open finishes migrating.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 from encrypted_store import scan
 from encrypted_store.errors import StoreError
 from encrypted_store.host import Row
+from encrypted_store.verify import FORMAT
 
 if TYPE_CHECKING:
     from encrypted_store.api import RecordIn
@@ -38,6 +42,28 @@ def _open_v1(store: EncryptedStore, row: Row) -> RecordIn | None:
     return RecordIn(head["id"], head["text"], vector, head["doc"], head["meta"])
 
 
+def migrate(store: EncryptedStore, fmt: object) -> None:
+    """Bring a store in format `fmt` (None: format 1) to the current one; each step is resumable."""
+    if isinstance(fmt, int) and fmt > FORMAT:
+        raise StoreError(
+            f"The store was written by a newer version (format {fmt}; this one knows {FORMAT}).",
+            "Upgrade to a version that knows this format.",
+        )
+    if not isinstance(fmt, int) or fmt < 2:
+        migrate_v1(store)
+    migrate_rows(store)
+
+
+def migrate_rows(store: EncryptedStore) -> None:
+    """Format 2 -> 3: every row's doc value becomes its own (`_row_doc`), linking no rows."""
+    state = store.state()
+    for block in sorted(state.blocks):
+        kept = store._block_records(state, block)
+        if any(row.doc != store._row_doc(row.tag) for row, _rec in kept):
+            store._write_block(state, block, kept, [])  # the same slots, re-encrypted, new row values
+    store.flush()  # pending rows take their blocks with per-row values
+
+
 def migrate_v1(store: EncryptedStore) -> None:
     """Bring an old-format store to the current format (nothing to do for an empty one)."""
     host = store.host
@@ -56,7 +82,7 @@ def migrate_v1(store: EncryptedStore) -> None:
     old = [(r, rec) for r in res.pending if r.tag not in state.pending and (rec := _open_v1(store, r))]
     if old:
         version = state.counter + 1
-        rows = [(r.tag, r.doc, store._seal(rec, r.tag, None, version)) for r, rec in old]
+        rows = [(r.tag, store._row_doc(r.tag), store._seal(rec, r.tag, None, version)) for r, rec in old]
         state.pending.update({r.tag: version for r, _rec in old})
         host.append(rows, store._next(state))
         store._done(state)

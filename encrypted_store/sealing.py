@@ -28,14 +28,15 @@ class RecordSealing:
     keyring: Keyring
     dim: int
     _tag_key: bytes
-    _doc_key: bytes
+    _row_key: bytes
     _warnings: list[str]
 
     def _tag(self, record_id: str) -> bytes:
         return hmac.new(self._tag_key, record_id.encode(), hashlib.sha256).digest()[:16]
 
-    def _doc(self, doc: str) -> bytes:
-        return hmac.new(self._doc_key, doc.encode(), hashlib.sha256).digest()[:16]
+    def _row_doc(self, tag: bytes) -> bytes:
+        """A row's `doc` column (format 3): one row's own value, so rows of one document share none."""
+        return hmac.new(self._row_key, tag, hashlib.sha256).digest()[:16]
 
     @staticmethod
     def _aad(tag: bytes, pos: int | None, version: int) -> bytes:

@@ -25,7 +25,7 @@ from encrypted_store.ckks import CkksKit, N
 from encrypted_store.errors import InputError, MismatchError, StoreError
 from encrypted_store.host import Row, StateBlob, StoreHost
 from encrypted_store.keys import Keyring
-from encrypted_store.migrate import migrate_v1
+from encrypted_store.migrate import migrate
 from encrypted_store.sealing import RecordSealing
 from encrypted_store.verify import (
     FORMAT,
@@ -76,7 +76,7 @@ class EncryptedStore(RecordSealing, StoreWrites):
         self.plaintext_remote_queries = plaintext_remote_queries
         self.kit = CkksKit(keyring.ckks_params, keyring.ckks_secret)
         self._tag_key = keyring.subkey("store/record-id")
-        self._doc_key = keyring.subkey("store/doc")
+        self._row_key = keyring.subkey("store/row-doc")
         self._canary_key = keyring.subkey("store/canary")
         self._manifest_key = keyring.subkey("store/manifest")
         check = hmac.new(keyring.subkey("store/key-check"), b"store", hashlib.sha256).hexdigest()[:32]
@@ -105,7 +105,7 @@ class EncryptedStore(RecordSealing, StoreWrites):
             info = host.setup({"store_id": secrets.token_hex(16)})
         self.store_id = str(info["store_id"])
         if info.get("format") != FORMAT:
-            migrate_v1(self)
+            migrate(self, info.get("format"))
             host.setup({"format": FORMAT})
 
     @property

@@ -29,7 +29,9 @@ from encrypted_store.host import StateBlob
 from encrypted_store.keys import Keyring
 
 CANARIES = 32  # secret canary slots per block (0.8% of its capacity)
-FORMAT = 2  # record binding (AAD) with a version; blocks with several canaries; padded payloads
+# 2: record binding (AAD) with a version; blocks with several canaries; padded payloads.
+# 3: a row's doc value is its own (an HMAC of its tag), no longer the document's: rows link nothing.
+FORMAT = 3
 
 
 class HostIntegrityError(TamperError):
@@ -124,7 +126,8 @@ def canary_vectors(key: bytes, block: int, birth: int, dim: int) -> np.ndarray:
 
 
 def decoy_tag(key: bytes, block: int, birth: int, i: int) -> tuple[bytes, bytes]:
-    """A canary row's (tag, doc): stable across rewrites of the block, as a record's are."""
+    """A canary row's (tag, doc): stable across rewrites of the block and random-looking, as a
+    record's are."""
     mac = hmac.new(key, b"decoy" + struct.pack("<qqq", block, birth, i), hashlib.sha256).digest()
     return mac[:16], mac[16:]
 

@@ -50,7 +50,7 @@ class StoreWrites:
             self._forget(state, self.host.fetch(tags=list(seen)))  # replaced records leave their slots
             version = state.counter + 1
             rows = [
-                (tag, self._doc(rec.doc), self._seal(rec, tag, None, version)) for tag, rec in seen.items()
+                (tag, self._row_doc(tag), self._seal(rec, tag, None, version)) for tag, rec in seen.items()
             ]
             state.pending.update({tag: version for tag in seen})
             self.host.append(rows, self._next(state))
@@ -58,13 +58,13 @@ class StoreWrites:
             if len(state.pending) >= FLUSH_AT:
                 self.flush()
 
-    def _forget(self, state: ClientState, rows: list[Row], doc: str | None = None) -> int:
+    def _forget(self, state: ClientState, rows: list[Row]) -> int:
         """Take the verified records among `rows` out of `state`; returns how many."""
         gone = 0
         for row in rows:
             version = state.version_of(row.tag, row.pos)
             rec = self._open(row, version) if version is not None else None
-            if rec is None or (doc is not None and rec.doc != doc) or self._tag(rec.id) != row.tag:
+            if rec is None or self._tag(rec.id) != row.tag:
                 continue
             if row.pos is None:
                 state.pending.pop(row.tag, None)
@@ -126,7 +126,7 @@ class StoreWrites:
             pos = block * N + slot
             vectors[slot] = np.asarray(rec.vector, dtype=np.float32)
             live[slot] = True
-            placed.append((row.tag, row.doc, pos, self._seal(rec, row.tag, pos, epoch)))
+            placed.append((row.tag, self._row_doc(row.tag), pos, self._seal(rec, row.tag, pos, epoch)))
             state.pending.pop(row.tag, None)
         for i, slot in enumerate(order[:CANARIES]):  # decoy rows: canaries look like records to the host
             tag, doc = decoy_tag(self._canary_key, block, birth, i)
@@ -142,14 +142,6 @@ class StoreWrites:
         state = self.state()
         gone = self._forget(state, self.host.fetch(tags=tags))
         self.host.delete(tags, self._next(state))
-        self._done(state)
-        return gone
-
-    def delete_doc(self, doc: str) -> int:
-        state = self.state()
-        rows = self.host.fetch(docs=[self._doc(doc)])
-        gone = self._forget(state, rows, doc)
-        self.host.delete([r.tag for r in rows], self._next(state))
         self._done(state)
         return gone
 

@@ -1,8 +1,12 @@
 """Test helpers: a recording reverse proxy on 127.0.0.1 (the host's view of the traffic), a decoder
-that tries to rebuild query vectors from it, and a store server whose host tampers on demand."""
+that tries to rebuild query vectors from it, a store server whose host tampers on demand, and the
+host's database as an attacker reads it (which rows share a doc value)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,10 +163,10 @@ class TamperingHost(LocalHost):
             return None
         return super().state()
 
-    def fetch(self, tags: Any = None, positions: Any = None, docs: Any = None) -> Any:
+    def fetch(self, tags: Any = None, positions: Any = None) -> Any:
         from encrypted_store.host import Row
 
-        rows = super().fetch(tags, positions, docs)
+        rows = super().fetch(tags, positions)
         if "no_rows" in self.attacks:
             return []
         if "old_rows" in self.attacks:
@@ -197,3 +201,38 @@ def recording_proxy(upstream: str) -> Iterator[RecordingProxy]:
         proxy.shutdown()
         proxy.server_close()
         proxy.http.close()
+
+
+# ---- the host's database, read as an attacker on that machine would ------------------------------
+def shared_doc_values(db_path: Path) -> dict[bytes, int]:
+    """doc values of the host's `records` table that two or more rows carry (value -> row count)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        rows = conn.execute("SELECT doc, count(*) FROM records GROUP BY doc HAVING count(*) > 1").fetchall()
+    return {bytes(d): int(n) for d, n in rows}
+
+
+def old_doc_value(ring: Any, doc: str) -> bytes:
+    """A row's doc value as store format 2 wrote it: the HMAC of its document key (links its rows)."""
+    return hmac.new(ring.subkey("store/doc"), doc.encode(), hashlib.sha256).digest()[:16]
+
+
+def record_tag(ring: Any, record_id: str) -> bytes:
+    """The host's name for a record (`EncryptedStore._tag`)."""
+    return hmac.new(ring.subkey("store/record-id"), record_id.encode(), hashlib.sha256).digest()[:16]
+
+
+def write_format_2_rows(db_path: Path, ring: Any, docs: dict[str, str]) -> None:
+    """Turn a host database into what format 2 left on disk: each record's row carries its document's
+    HMAC (`docs`: record id -> document key), `meta.format` is 2, the doc index is back (schema 3)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.executemany(
+            "UPDATE records SET doc = ? WHERE tag = ?",
+            [(old_doc_value(ring, doc), record_tag(ring, rid)) for rid, doc in docs.items()],
+        )
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'format'")
+        conn.execute("CREATE INDEX IF NOT EXISTS records_doc ON records (doc)")
+        conn.execute("PRAGMA user_version = 3")

@@ -16,6 +16,7 @@ from assistant import wiring
 from assistant.config import Settings, load_settings
 from assistant.conversations import Conversation, ConversationStore, Turn
 from assistant.errors import ConfigError, StoreError
+from assistant.ingest import manifest
 from assistant.ingest.manifest import DocKeys
 from assistant.pipeline.ledger import FILENAME, Ledger
 from assistant.rekey import STAGE, VOCABULARY, rekey
@@ -46,7 +47,8 @@ def populate(settings: Settings) -> tuple[keys.Keyring, str]:
     st.add([RecordIn(f"r{i}", f"letter {i}", v, docs(path), {"path": path}) for i, v in enumerate(x[:30])])
     st.flush()
     st.add([RecordIn(f"p{i}", f"pending {i}", v, "other-doc") for i, v in enumerate(x[30:])])
-    st.manifest_put(docs(path), {"path": path, "sha256": "ab", "chunks": 30})
+    lex = [[f"r{i}", 1, {"letter": 1}] for i in range(30)]  # the record ids, as the indexer lists them
+    st.manifest_put(docs(path), {"path": path, "sha256": "ab", "chunks": 30, "lexical": lex})
     st.backend.close()  # keep the pending ones pending
     st.kit.close()
     Ledger(settings.home, ring).append("http://planner/v1", "sanitized body", "sent", reply="ok")
@@ -86,7 +88,9 @@ def test_rekey_re_encrypts_everything_under_new_keys() -> None:
     assert new.master_key != old.master_key and new.ckks_secret != old.ckks_secret
     check_readable(settings, new, conv_id)
     st = open_store(settings, new)
-    assert st.delete_doc(DocKeys(new)("/home/alice/letters/okafor.txt")) == 30  # document keys moved too
+    entry = manifest.load(st)[DocKeys(new)(LETTER)]  # document keys moved; record ids stayed
+    assert st.get(["r0"])[0].doc == entry.doc
+    assert manifest.remove(st, [entry]) == 30 and st.count() == 10
     st.close()
     with pytest.raises(se.MismatchError):  # the old keys open nothing any more
         open_store(settings, old)

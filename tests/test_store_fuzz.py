@@ -57,7 +57,7 @@ BAD_LIST = ["AAAA", 5, {}, True, T, [5], [None], [[1]], [2**70], ["AAAA"], [{"$b
 VALID: dict[str, dict[str, object]] = {  # well-formed arguments per method; every field is mutated
     "block_rows": {"block": 0},
     "delete": {"tags": [T], "state": ST},
-    "fetch": {"tags": [T], "positions": [1], "docs": [T]},
+    "fetch": {"tags": [T], "positions": [1]},
     "drop_block": {"block": 0, "released": [[T, b(b"x")]], "state": ST},
     "append": {"rows": [[T, T, b(b"x")]], "state": ST},
     "write_block": {"block": 0, "data": {"$a": "a0"}, "placed": [[T, T, 7, b(b"x")]], "state": ST},
@@ -69,7 +69,6 @@ DATA = {"a0": np.zeros(16)}  # write_block's block data (the wrong size: the hos
 KINDS: dict[str, list[object]] = {
     "block": BAD_INT,
     "tags": BAD_LIST + [[b(bytes(65))]],
-    "docs": BAD_LIST + [[b(bytes(65))]],
     "positions": [x for x in BAD_LIST if x != [5]] + [[-1], ["1"], [1.5], [2**40], [True]],
     "rows": BAD_LIST + [[[T, T]], [[T, T, "AAAA"]], [[T, T, T, T]], [[T, 5, T]]],
     "placed": BAD_LIST + [[[T, T, -1, T]], [[T, T, 2**40, T]], [[T, T, T]], [[T, T, "1", T]]],

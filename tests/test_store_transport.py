@@ -412,7 +412,7 @@ def test_a_valid_scan_passes_the_checks(tmp_path: Path, ring: Keyring) -> None:
         for method, body in (
             ("scan_plain", _plain(1, 7, 3, ok_weights)),
             ("scan_encrypted", _enc(np.zeros((1, 384, 4096), dtype=np.int64), [b(bytes(32))])),
-            ("fetch", call({"positions": [1], "tags": [T], "docs": None})),
+            ("fetch", call({"positions": [1], "tags": [T]})),
         ):
             assert httpx.post(f"{url}/v1/{method}", content=body, headers=AUTH).status_code == 200, method
         st.close()

@@ -32,7 +32,7 @@ from assistant.ingest.discover import (
     discover,
     read_bytes,
 )
-from assistant.ingest.manifest import DocKeys, IndexedFile, KeyringLike
+from assistant.ingest.manifest import DocKeys, IndexedFile, KeyringLike, record_id, record_ids
 from assistant.ingest.readers import SkipFile, read_document
 from assistant.ingest.types import Chunk, Skipped
 from encrypted_store import lexical
@@ -125,11 +125,6 @@ class _Exporter(Protocol):
 
 def fingerprint(embedder: EmbedderLike, options: IndexOptions) -> str:
     return f"v{READER_VERSION}|{embedder.name}|{options.max_tokens}|{options.overlap}"
-
-
-def record_id(doc: str, sha256: str, index: int) -> str:
-    """Opaque, unique per content version: the doc key is an HMAC, the hash prefix tells versions apart."""
-    return f"{doc[:20]}.{sha256[:8]}.{index}"
 
 
 class IndexRun:
@@ -227,7 +222,7 @@ class IndexRun:
         ]
         known: dict[str, np.ndarray] = {}
         if old and hasattr(self.store, "export"):
-            ids = [record_id(e.doc, e.sha256, i) for e in old for i in range(e.chunks)]
+            ids = [rid for e in old for rid in record_ids(e)]
             known = {r.text: np.asarray(r.vector) for r in cast(_Exporter, self.store).export(ids)}
         todo = list(dict.fromkeys(t for t in texts if t not in known))
         if todo:
@@ -254,12 +249,13 @@ class IndexRun:
                 row += 1
         moved = [p.moved_from for p in self.batch if p.moved_from is not None]
         docs = [p.entry.doc for p in self.batch] + [e.doc for e in moved + self.gone]
-        manifest.begin_batch(self.store, docs)
-        for item in self.batch:
-            if item.replaces:
-                self.summary.chunks_removed += self.store.delete_doc(item.entry.doc)
+        old = [p.previous for p in self.batch if p.replaces and p.previous is not None]
+        # previous versions, renamed and vanished files leave by record id, in one delete request
+        old_ids = [rid for e in old + moved + self.gone for rid in record_ids(e)]
+        manifest.begin_batch(self.store, docs, [r.id for r in records] + old_ids)
+        self.summary.chunks_removed += manifest.delete_records(self.store, old_ids)
         for entry in moved + self.gone:
-            self.summary.chunks_removed += manifest.remove(self.store, entry)
+            self.store.manifest_delete(entry.doc)
         if records:
             self.store.add(records)
         for item in self.batch:
@@ -347,12 +343,16 @@ def index_paths(
     live = run.read_all(roots, known, roots, stopped)
     run.flush()
     t0 = time.perf_counter()
-    for entry in known.values():
-        if entry.path not in live and entry.doc not in run.moved and manifest.under(entry.path, roots):
-            summary.chunks_removed += manifest.remove(store, entry)
-            summary.files_removed += 1
-            if vocabulary is not None:
-                vocabulary.forget_documents([entry.doc])
+    gone = [
+        e
+        for e in known.values()
+        if e.path not in live and e.doc not in run.moved and manifest.under(e.path, roots)
+    ]
+    if gone:
+        summary.chunks_removed += manifest.remove(store, gone)
+        summary.files_removed += len(gone)
+        if vocabulary is not None:
+            vocabulary.forget_documents([e.doc for e in gone])
     manifest.mark_synced(store, roots, watching=False)
     summary.stages["store"] += time.perf_counter() - t0
     summary.seconds = time.perf_counter() - run.started

@@ -1,11 +1,13 @@
 """The indexer's per-file state, kept in the store's sealed manifest, and crash recovery.
 
 Manifest keys are HMACs of the file path (`doc_key`), so the store host never sees a path; the sealed
-value holds the path, content hash and chunk count. While a batch of files is being written, a
-journal entry names its documents: if the process dies before the batch is done, the next run
-removes whatever part of that batch reached the store (`recover`), so a kill never leaves stray or
-half-indexed files behind. The roots that were indexed or watched, and when each was last in sync,
-are one more sealed entry (`load_roots`).
+value holds the path, content hash, chunk count and the records' ids. A file leaves the store by its
+record ids (`record_ids`), never by document: the host cannot tell which rows share a file. While a
+batch of files is being written, a journal entry names its documents and every record id it may
+write or remove: if the process dies before the batch is done, the next run removes whatever part of
+that batch reached the store (`recover`), so a kill never leaves stray or half-indexed files behind.
+The roots that were indexed or watched, and when each was last in sync, are one more sealed entry
+(`load_roots`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from encrypted_store.api import Store
+from encrypted_store.lexical import LEX_KEY
 
 JOURNAL_KEY = "indexer/journal"
 ROOTS_KEY = "indexer/roots"
 DOC_KEY_PURPOSE = "doc-key"
+DELETE_AT_ONCE = 10_000  # record ids per delete request (a store server takes 100,000 items at most)
 
 
 class KeyringLike(Protocol):
@@ -51,6 +55,7 @@ class IndexedFile:
     source: str
     indexed_at: str
     fingerprint: str
+    ids: tuple[str, ...] = ()  # the stored record ids (from the value's lexical rows), if it has them
 
     @classmethod
     def from_value(cls, doc: str, value: dict[str, Any]) -> IndexedFile:
@@ -63,6 +68,7 @@ class IndexedFile:
             source=str(value.get("source", "")),
             indexed_at=str(value.get("indexed_at", "")),
             fingerprint=str(value.get("fingerprint", "")),
+            ids=tuple(str(row[0]) for row in value.get(LEX_KEY) or () if isinstance(row, list) and row),
         )
 
     def to_value(self) -> dict[str, Any]:
@@ -80,6 +86,26 @@ class IndexedFile:
         return {k: v for k, v in self.to_value().items() if k != "fingerprint"}
 
 
+def record_id(doc: str, sha256: str, index: int) -> str:
+    """Opaque, unique per content version: the doc key is an HMAC, the hash prefix tells versions apart."""
+    return f"{doc[:20]}.{sha256[:8]}.{index}"
+
+
+def record_ids(entry: IndexedFile) -> list[str]:
+    """The ids of every record of one indexed file.
+
+    The ids the manifest value lists win: after `assistant init --rekey` the document key changed
+    but the records kept their ids. Entries written before the lexical rows existed derive them.
+    """
+    return list(entry.ids) or [record_id(entry.doc, entry.sha256, i) for i in range(entry.chunks)]
+
+
+def delete_records(store: Store, ids: Sequence[str]) -> int:
+    """Delete records by id, `DELETE_AT_ONCE` per request; returns how many existed."""
+    ids = list(dict.fromkeys(ids))
+    return sum(store.delete(ids[i : i + DELETE_AT_ONCE]) for i in range(0, len(ids), DELETE_AT_ONCE))
+
+
 def load(store: Store) -> dict[str, IndexedFile]:
     """Indexed files by document key (the journal entry left out)."""
     return {
@@ -89,8 +115,9 @@ def load(store: Store) -> dict[str, IndexedFile]:
     }
 
 
-def begin_batch(store: Store, docs: Sequence[str]) -> None:
-    store.manifest_put(JOURNAL_KEY, {"docs": list(docs)})
+def begin_batch(store: Store, docs: Sequence[str], ids: Sequence[str]) -> None:
+    """Journal a batch: the documents it touches and every record id it may write or remove."""
+    store.manifest_put(JOURNAL_KEY, {"docs": list(docs), "ids": list(ids)})
 
 
 def end_batch(store: Store) -> None:
@@ -106,10 +133,10 @@ def recover(store: Store, done: dict[str, IndexedFile] | None = None) -> tuple[i
     journal = store.manifest_get_all().get(JOURNAL_KEY)
     if not journal:
         return 0, 0
-    chunks = 0
     docs = [str(d) for d in journal.get("docs", [])]
+    ids = [str(i) for i in journal["ids"]] if "ids" in journal else _journal_v1_ids(store, docs)
+    chunks = delete_records(store, ids)
     for doc in docs:
-        chunks += store.delete_doc(doc)
         store.manifest_delete(doc)
         if done is not None:
             done.pop(doc, None)
@@ -117,14 +144,32 @@ def recover(store: Store, done: dict[str, IndexedFile] | None = None) -> tuple[i
     return len(docs), chunks
 
 
-def remove(store: Store, entry: IndexedFile) -> int:
-    """Take one indexed file out of the store: its chunks, then its manifest entry; returns the chunks.
+def _journal_v1_ids(store: Store, docs: Sequence[str]) -> list[str]:
+    """A journal written before it listed record ids names documents only: the batch's records are
+    found by opening every record (each one's sealed value names its document); a store that cannot
+    list its records gives up the ids its manifest entries know (a new version the kill kept out of
+    the manifest stays behind, unless the same content is indexed again: the same ids replace it)."""
+    wanted = set(docs)
+    entries = load(store)
+    ids = [rid for doc in docs if doc in entries for rid in record_ids(entries[doc])]
+    records = getattr(store, "records", None)
+    if records is not None:
+        ids += [rec.id for rec in records() if rec.doc in wanted]
+    return list(dict.fromkeys(ids))
 
-    The one per-document removal path: `forget`, a run that finds a file gone, and the watcher's
-    deletions and renames all come through here.
+
+def remove(store: Store, entries: Sequence[IndexedFile]) -> int:
+    """Take indexed files out of the store: their chunks, then their manifest entries; returns the
+    chunks removed.
+
+    `forget` and a run that finds files gone come through here (a batch of the indexer or the watcher
+    deletes its replaced, renamed and vanished files' records the same way). Delete requests name the
+    record ids of all `entries` together (up to `DELETE_AT_ONCE` each): the host never sees a document
+    key, and sees rows leave together as it saw them arrive together.
     """
-    chunks = store.delete_doc(entry.doc)
-    store.manifest_delete(entry.doc)
+    chunks = delete_records(store, [rid for entry in entries for rid in record_ids(entry)])
+    for entry in entries:
+        store.manifest_delete(entry.doc)
     return chunks
 
 
@@ -136,9 +181,7 @@ def under(path: str, roots: Sequence[str]) -> bool:
 def forget(store: Store, roots: Sequence[str]) -> tuple[list[IndexedFile], int]:
     """Remove every indexed file at or under `roots`; returns the files and the chunks removed."""
     gone = [f for f in load(store).values() if under(f.path, roots)]
-    chunks = 0
-    for item in gone:
-        chunks += remove(store, item)
+    chunks = remove(store, gone)
     listed = load_roots(store)
     kept = [r for r in listed if not under(r.path, roots)]
     if len(kept) < len(listed):
