@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     retrieval_per_doc: int = Field(default=2, ge=1)  # at most this many chunks of one file among the sources
     # Answer latency (issue 19): tokens of record passages in the answer prompt (0 = whole records, the
     # old prompt); when the local model plans (auto = only where measured to help; see docs/PIPELINE.md)
-    context_tokens: int = 160
+    context_tokens: int = 180
     local_plan: Literal["auto", "always", "never"] = "auto"
 
     @field_validator("remote_url", "store_url", "model", mode="before")

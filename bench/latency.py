@@ -37,7 +37,7 @@ PASS = "latency bench"
 FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 VARIANTS = {"before": {"context_tokens": 0, "local_plan": "always"}, "after": {}}
 MAX_TOKENS = 32
-BUDGETS = (80, 120, 140, 160, 200, 240)
+BUDGETS = (80, 120, 140, 160, 180, 200, 240)
 CONVERSATIONS = ROOT / "eval" / "corpus" / "conversations"
 
 

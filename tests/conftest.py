@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,3 +53,20 @@ def small_model(bundled_gguf: Path) -> Iterator[object]:
     model = LlamaCppModel(bundled_gguf, n_ctx=2048, threads=2, name="smollm2-135m-instruct")
     yield model
     model.close()
+
+
+@pytest.fixture
+def settings() -> Any:
+    """Settings of the isolated data dir (the store tests' keyring lives there)."""
+    from assistant.config import load_settings
+
+    return load_settings()
+
+
+@pytest.fixture
+def ring(settings: Any) -> Any:
+    """A fresh keyring in the isolated data dir (fast KDF)."""
+    from assistant.wiring import create_keys
+    from tests.helpers import FAST_KDF
+
+    return create_keys(settings, "pw", kdf=FAST_KDF)

@@ -4,14 +4,12 @@ store server on 127.0.0.1 (behind a recording proxy) never sees a query term."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from assistant.config import load_settings
@@ -21,26 +19,11 @@ from assistant.pipeline.fusion import FusionParams
 from assistant.pipeline.retrieval import retrieve
 from assistant.wiring import create_keys, open_store
 from encrypted_store import lexical, server
-from tests.fixtures.ingest.helpers import open_real_store
+from tests.fixtures.ingest.helpers import HashEmbedder, open_real_store
 
 FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 TOKEN = "test-token-hybrid"
 RARE = "quorvaline"  # a made-up drug name: only the lexical side can match it
-
-
-class HashEmbedder:
-    """FAKE embedder (a text hash seeds a random unit vector): these tests check lexical bookkeeping and
-    traffic, not semantic quality; the real MiniLM path is measured by bench/retrieval_eval.py."""
-
-    name = "hash-fake"
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        rows = []
-        for t in texts:
-            seed = int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little")
-            v = np.random.default_rng(seed).standard_normal(384)
-            rows.append(v / np.linalg.norm(v))
-        return np.asarray(rows, dtype=np.float32)
 
 
 def write_notes(folder: Path, special: str) -> None:

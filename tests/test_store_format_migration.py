@@ -30,16 +30,6 @@ def unit_rows(n: int, seed: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.fixture
-def settings() -> Settings:
-    return load_settings()
-
-
-@pytest.fixture
-def ring(settings: Settings) -> Keyring:
-    return create_keys(settings, "pw", kdf=FAST_KDF)
-
-
 def test_format_1_store_is_migrated_on_open() -> None:
     settings = load_settings()
     ring = create_keys(settings, "pw", kdf=FAST_KDF)

@@ -39,16 +39,6 @@ def records(vectors: np.ndarray, prefix: str = "r") -> list[RecordIn]:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return load_settings()
-
-
-@pytest.fixture
-def ring(settings: Settings) -> Keyring:
-    return create_keys(settings, "pw", kdf=FAST_KDF)
-
-
-@pytest.fixture
 def store(settings: Settings, ring: Keyring) -> EncryptedStore:
     st = open_store(settings, ring)
     yield st

@@ -14,14 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.config import Settings, load_settings
+from assistant.config import Settings
 from assistant.errors import translate
-from assistant.wiring import create_keys, open_store
+from assistant.wiring import open_store
 from encrypted_store.api import RecordIn
 from encrypted_store.ckks import CkksKit
 from encrypted_store.keys import Keyring
 from encrypted_store.verify import HostIntegrityError
-from tests.helpers import FAST_KDF
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,16 +34,6 @@ def recs(x: np.ndarray, prefix: str) -> list[RecordIn]:
     return [
         RecordIn(f"{prefix}{i}", f"secret memo {prefix}{i} for Alice", v, prefix, {}) for i, v in enumerate(x)
     ]
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return load_settings()
-
-
-@pytest.fixture
-def ring(settings: Settings) -> Keyring:
-    return create_keys(settings, "pw", kdf=FAST_KDF)
 
 
 @pytest.mark.slow

@@ -73,7 +73,7 @@ def compact_messages(
     records: Sequence[Retrieved],
     history: Sequence[tuple[str, str]] = (),
     *,
-    budget: int = 160,
+    budget: int = 180,
     count_tokens: Callable[[str], int] = approx_tokens,
     queries: Sequence[str] = (),
     weigh: Weigh | None = None,

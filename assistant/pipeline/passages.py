@@ -166,7 +166,7 @@ def compact_context(
     query: str,
     records: Sequence[Any],
     *,
-    budget: int = 160,
+    budget: int = 180,
     count_tokens: Callable[[str], int] = approx_tokens,
     weigh: Weigh | None = None,
 ) -> list[Passage]:
