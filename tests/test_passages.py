@@ -110,3 +110,11 @@ def test_sources_panel_shows_evidence_of_cited_sources_only() -> None:
     assert "[1] mail/ilse.eml" in shown.plain and FACT in shown.plain
     assert "n/1.md" not in shown.plain  # control: a source without evidence is not listed
     assert render_evidence([Source("r2", "n/1.md", "", 0.5)]).plain == ""
+
+
+def test_a_header_shows_the_day_and_the_file_name_only() -> None:
+    from assistant.pipeline.passages import record_header
+
+    meta = {"date": "2025-06-19T08:30:00+00:00", "path": "/home/ana/cal/personal.ics", "title": "Dentist"}
+    assert record_header(meta) == "2025-06-19 | personal.ics"
+    assert record_header({"date": "2025-06-19", "path": "mail/2025-06-19-x.eml"}) == "2025-06-19-x.eml"

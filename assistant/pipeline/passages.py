@@ -102,6 +102,7 @@ MONTHS = [
     "december",
 ]
 ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-\d{2}")
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 HEADER_WEIGHT = 0.5  # a query term found only in the record's title, date or path counts half
 
 
@@ -110,6 +111,8 @@ def record_header(meta: dict[str, Any]) -> str:
     event's summary), where it competes like any sentence; directories are left out too (the sources
     list shows the whole path). The date is not repeated when the name already shows it."""
     date, path = str(meta.get("date") or "").strip(), str(meta.get("path") or "")
+    if ISO_DATETIME.match(date):  # the day is enough here: an event's text states its time
+        date = date[:10]
     name = path.replace("\\", "/").rsplit("/", 1)[-1]
     parts = [date] if date and date not in name else []
     parts += [name] if name else []
