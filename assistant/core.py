@@ -225,15 +225,9 @@ class AssistantCore:
         Raises:
             ConfigError: no keys yet. InputError: a path does not exist. Cancelled: `cancel` was set.
         """
-        from assistant.errors import ConfigError
         from assistant.ingest.indexer import index_paths
 
-        fresh = not self.settings.store_url and not self.settings.store_path.exists()
-        store = None if fresh else self.store()  # first, so the embedder it remembers is used
-        embedder = self.embedder()
-        store = store or self.store(dim=embedder.dim if fresh else None)
-        if store is None:
-            raise ConfigError("This data dir has no keys yet.", "Run `assistant init` first.")
+        store, embedder = self._index_target()
         return index_paths(
             list(paths),
             store,
@@ -244,6 +238,23 @@ class AssistantCore:
             cancel=cancel,
             vocabulary=self.vocabulary(),
         )
+
+    def _index_target(self) -> tuple[Any, Any]:
+        """The store and embedder an index run writes with. An existing store opens first, so the
+        embedder it remembers is used; a fresh one is created with that embedder's dimension.
+
+        Raises:
+            ConfigError: no keys yet.
+        """
+        from assistant.errors import ConfigError
+
+        fresh = not self.settings.store_url and not self.settings.store_path.exists()
+        store = None if fresh else self.store()
+        embedder = self.embedder()
+        store = store or self.store(dim=embedder.dim if fresh else None)
+        if store is None:
+            raise ConfigError("This data dir has no keys yet.", "Run `assistant init` first.")
+        return store, embedder
 
     def vocabulary(self) -> Any:
         """The sealed private vocabulary of the indexed records (None before `init`)."""
@@ -262,14 +273,9 @@ class AssistantCore:
     ) -> int:
         """Index `paths`, then apply their changes as they happen until `stop` is set (blocking: run in
         a worker); returns the batches applied. Raises as `index` does."""
-        from assistant.errors import ConfigError
         from assistant.ingest.watch import watch_paths
 
-        embedder = self.embedder()
-        fresh = not self.settings.store_url and not self.settings.store_path.exists()
-        store = self.store(dim=embedder.dim if fresh else None)
-        if store is None:
-            raise ConfigError("This data dir has no keys yet.", "Run `assistant init` first.")
+        store, embedder = self._index_target()
         return watch_paths(
             list(paths),
             store,
