@@ -8,7 +8,6 @@ clear: titles, questions and answers all live inside the sealed blob.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
@@ -17,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.datadir import replace_private, write_private
 from assistant.errors import InputError, StoreError
 from assistant.pipeline.types import Answer, Outbound, Plan, Source
 
@@ -157,9 +157,7 @@ class ConversationStore:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self._path(conv.id)
         blob = self._keyring.seal(json.dumps(conv.to_dict()).encode(), self._aad(conv.id))
-        tmp = path.with_suffix(".tmp")
-        _write_private(tmp, blob)
-        os.replace(tmp, path)
+        replace_private(path, blob)
 
     def load(self, conv_id: str) -> Conversation:
         """Open one conversation.
@@ -212,20 +210,12 @@ class ConversationStore:
         if dest.is_dir():
             dest = dest / f"conversation-{conv.id}.md"
         try:
-            _write_private(dest, to_markdown(conv).encode("utf-8"))  # clear text: owner-only
+            write_private(dest, to_markdown(conv).encode("utf-8"))  # clear text: owner-only
         except OSError as exc:
             raise InputError(
                 f"Cannot write {dest}: {exc.strerror}.", "Choose a folder you can write to."
             ) from exc
         return dest
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write with mode 0600 from the first byte (and tighten a file that existed with looser modes)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        os.fchmod(fh.fileno(), 0o600)
-        fh.write(data)
 
 
 def to_markdown(conv: Conversation) -> str:

@@ -34,6 +34,26 @@ def secure_home(home: Path) -> list[Path]:
     return changed
 
 
+def write_private(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Write `data` readable by the owner only from the first byte (a file that existed with looser
+    modes is tightened); `durable`: on disk before this returns."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fh.fileno(), FILE_MODE)
+        fh.write(data)
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def replace_private(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically (0600, on disk first): a crash leaves the old file or
+    the new one, never half of either."""
+    tmp = path.with_suffix(".tmp")
+    write_private(tmp, data, durable=True)
+    os.replace(tmp, path)
+
+
 def private_umask() -> None:
     """New files of this process: owner only (the CLI entry point calls it)."""
     os.umask(0o077)

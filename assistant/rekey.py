@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
+from assistant.datadir import write_private
 from assistant.errors import ConfigError
 from assistant.wiring import STORE_STATE
 
@@ -256,7 +257,5 @@ def _sealed_files(
             if isinstance(field_, dict):
                 doc[item.doc_keyed] = {docs.get(k, k): v for k, v in field_.items()}
                 data = json.dumps(doc).encode()
-        fd = os.open(stage / item.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(new.seal(data, item.aad))
+        write_private(stage / item.name, new.seal(data, item.aad))
         report.sealed_files += 1

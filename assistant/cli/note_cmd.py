@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import click
 from assistant.cli.output import note as notice
 from assistant.config import load_settings
 from assistant.core import AssistantCore
+from assistant.datadir import write_private
 from assistant.errors import InputError
 from assistant.notes.extract import ExtractOptions
 from assistant.notes.offline import network_blocked
@@ -23,9 +23,7 @@ from models.catalog import BUNDLED_NOTE
 def _write_private(path: Path, text: str) -> None:
     """Write the note readable by the owner only: it is health information."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write_private(path, text.encode("utf-8"))
     except OSError as exc:
         raise InputError(f"Cannot write {path}: {exc.strerror}.", "Choose another -o path.") from exc
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from assistant.datadir import replace_private
 from assistant.errors import StoreError
 from encrypted_store.errors import TamperError
 
@@ -157,13 +158,7 @@ class Ledger:
 
     def _write_head(self, count: int, last: bytes) -> None:
         blob = self._keyring.seal(json.dumps({"count": count, "last": last.hex()}).encode(), _HEAD_AAD)
-        tmp = self.head_path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.head_path)
+        replace_private(self.head_path, blob)
 
     # ---- reading ---------------------------------------------------------------------------
     def _frames(self) -> list[bytes]:

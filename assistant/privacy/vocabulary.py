@@ -9,12 +9,12 @@ masks any of these values in a question and the outbound guard refuses a body th
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.datadir import replace_private
 from assistant.errors import StoreError
 from assistant.privacy.identifiers import find_identifiers
 from assistant.privacy.names import STOP, UNCOMMON_ZIPF, WORD, rare, zipf
@@ -122,11 +122,5 @@ class PrivateVocabulary:
             return
         blob = self._keyring.seal(json.dumps({"version": 1, "docs": self.docs}).encode(), AAD)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        replace_private(self.path, blob)
         self.dirty = False
