@@ -79,10 +79,14 @@ STOPWORDS = frozenset(
 )
 
 
+def stem_words(words: list[str]) -> list[str]:
+    """Snowball (English) stems of lower-cased words, as the index holds them."""
+    return list(_stemmer().stemWords(words))
+
+
 def tokenize(text: str) -> list[str]:
     """Stemmed word tokens (numbers kept, including "3.5" and "o'neil"); stop-words dropped."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-    return list(_stemmer().stemWords(words))
+    return stem_words([w for w in _WORD.findall(text.lower()) if w not in STOPWORDS])
 
 
 def chunk_stats(record_id: str, text: str) -> list[Any]:

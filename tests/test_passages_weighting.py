@@ -73,6 +73,17 @@ def test_word_forms_meet_through_their_stem() -> None:
     assert "loud music" not in text  # control: only the matching sentence fits
 
 
+def test_without_pystemmer_words_are_matched_as_they_are(monkeypatch) -> None:
+    from assistant.pipeline import passages
+
+    assert {"accept", "offer"} <= passages.terms("I accepted the offers")  # stemmed where installed
+    monkeypatch.setattr(passages, "can_stem", lambda: False)  # an install without the lexical extra
+    assert passages.terms("I accepted the offers") == {"accepted", "offers"}
+    assert "luthier" in kept(
+        "Which job did Ana accept as a luthier?", [Rec("Ana: I took a job as a luthier.")], 30
+    )
+
+
 def test_the_retrieval_order_breaks_ties() -> None:
     a = Rec("The spare key is under the blue flower pot.", {"path": "a.txt"})
     b = Rec("The spare key is with the neighbour at number 9.", {"path": "b.txt"})

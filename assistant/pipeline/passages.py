@@ -7,6 +7,7 @@ little). Nothing here leaves the device; no model is needed."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 from collections import Counter
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from encrypted_store.lexical import stem_words
 
 WORD = re.compile(r"[^\W_]+(?:[.,:/'-][^\W_]+)*")
 # After . ! ? (not after a single capital, "Dr.", "Mr." ...), before an opening capital, digit or quote.
@@ -46,20 +49,19 @@ def split_sentences(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
+def can_stem() -> bool:
+    """PyStemmer (the `lexical` extra) is installed: hybrid search needs it, sentence scoring only
+    gains from it."""
+    return importlib.util.find_spec("Stemmer") is not None
 
 
 def terms(text: str) -> set[str]:
     """Content words, lower-cased and stemmed ("accepted" meets "accept"); numbers and dates kept
     whole ("6.8", "2022-03-14")."""
     words = [w for w in (m.group(0).lower() for m in WORD.finditer(text)) if w not in STOP]
-    return {
-        w if any(c.isdigit() for c in w) else s
-        for w, s in zip(words, _stemmer().stemWords(words), strict=True)
-    }
+    if not can_stem():
+        return set(words)
+    return {w if any(c.isdigit() for c in w) else s for w, s in zip(words, stem_words(words), strict=True)}
 
 
 def idf(units: Sequence[set[str]]) -> dict[str, float]:
@@ -140,14 +142,16 @@ def rank_priors(n: int) -> list[float]:
 Weigh = Callable[[Iterable[str]], dict[str, float]]
 
 
-def sentence_scores(query: str, records: Sequence[Any], weigh: Weigh | None = None) -> list[list[float]]:
-    """Per record, per sentence: query overlap, plus half weight for terms only in the record header.
+def sentence_scores(
+    query: str, split: Sequence[Sequence[str]], records: Sequence[Any], weigh: Weigh | None = None
+) -> list[list[float]]:
+    """Per record (its sentences in `split`), per sentence: query overlap, plus half weight for terms
+    only in the record header.
 
     A term weighs its rarity among the candidate sentences, times its rarity in the whole index when
     `weigh` gives that (`LexicalIndex.idf`): a user's own name or a letterhead is in most records, and
     the retrieved set alone cannot tell, since retrieval chose records that share the query's words.
     """
-    split = [split_sentences(r.text) for r in records]
     units = [[terms(s) for s in sents] for sents in split]
     headers = [header_terms(getattr(r, "meta", {}) or {}) for r in records]
     q = terms(query)
@@ -183,7 +187,7 @@ def compact_context(
     line matters as much as its matching title).
     """
     split = [split_sentences(r.text) for r in records]
-    scores = sentence_scores(query, records, weigh)
+    scores = sentence_scores(query, split, records, weigh)
     scored = [(sc, r, s) for r, ss in enumerate(scores) for s, sc in enumerate(ss)]
     best_per_record: dict[int, tuple[float, int, int]] = {}
     for score, r, s in sorted(scored, key=lambda x: (-x[0], x[1], x[2])):
