@@ -117,6 +117,11 @@ class LexHit:
     score: float
 
 
+def bm25_idf(n: int, df: Any) -> Any:
+    """BM25's idf of terms found in `df` of `n` documents (numbers or arrays)."""
+    return np.log1p((n - df + 0.5) / (df + 0.5))
+
+
 class _Postings:
     """BM25 weights of (row, term) entries in one CSR-like layout: sorted by term, `starts[t]:starts[t+1]`."""
 
@@ -128,7 +133,7 @@ class _Postings:
         n = len(lengths)
         avg = float(lengths.mean()) if n else 1.0
         norm = K1 * (1 - B + B * lengths / max(avg, 1e-9))
-        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        idf = bm25_idf(n, df)
         tf = tf[order]
         self.weights = (np.repeat(idf, df) * tf * (K1 + 1) / (tf + norm[self.rows])).astype(np.float32)
         self.n = n
@@ -204,7 +209,7 @@ class LexicalIndex:
         for term in terms:
             t = self._vocab.get(term)
             df = 0 if t is None else int(post.starts[t + 1] - post.starts[t])
-            out[term] = float(np.log1p((post.n - df + 0.5) / (df + 0.5)))
+            out[term] = float(bm25_idf(post.n, df))
         return out
 
     def _terms(self, query: str) -> set[int]:

@@ -254,21 +254,23 @@ class LlamaCppModel(ChatModel):
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int | None:
         """Exact prompt length after the chat template, when the GGUF has one."""
+        ids = self._prompt_ids(messages)
+        return None if ids is None else len(ids)
+
+    def _prompt_ids(self, messages: Sequence[Message]) -> list[int] | None:
+        """The prompt's tokens as llama.cpp will evaluate them (GGUF chat template), if it has one."""
         if self._formatter is None:
             return None
         rendered = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
         text = rendered.prompt.encode("utf-8")
-        return len(self.llm.tokenize(text, add_bos=not rendered.added_special, special=True))
+        return list(self.llm.tokenize(text, add_bos=not rendered.added_special, special=True))
 
     def prime(self, messages: Sequence[Message]) -> None:
         """Evaluate `messages` (a fixed system prompt) into the KV cache: llama-cpp-python reuses the
         longest common token prefix of the next prompt, so the next reply skips this part."""
-        if self._formatter is None:
+        tokens = self._prompt_ids(messages)
+        if tokens is None:
             return
-        rendered = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
-        tokens = self.llm.tokenize(
-            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
-        )
         with self._lock:
             self.llm.reset()
             self.llm.eval(tokens)
